@@ -1,0 +1,237 @@
+// Host test of warp_math.h: the same warpRowsHost() the ONNX Runtime op runs, against the golden
+// cases of the spec (K = 5, d = 1) and the K = 3, d = 2 case made with warp_loop.
+//
+// Usage: test_warp_math <dir with golden_case*.bin and extra_*.bin>
+#include "warp_case_io.h"
+#include "warp_math.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+using stmfnet_trt::WarpInputDims;
+using stmfnet_trt::WarpShape;
+using stmfnet_trt::WarpTensors;
+using stmfnet_trt::test::WarpCase;
+
+namespace
+{
+
+constexpr double kTolerance = 1e-5; // golden README section 1
+
+int gFailures = 0;
+
+void check(bool ok, std::string const& what)
+{
+    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
+    gFailures += ok ? 0 : 1;
+}
+
+WarpShape shapeOf(WarpCase const& c, bool softmax)
+{
+    WarpInputDims const dims{c.image.dims, c.weight.dims, c.offV.dims, c.offH.dims};
+    std::string const err = stmfnet_trt::warpShapeError(dims, c.kernelSize, c.dilation);
+    if (!err.empty())
+    {
+        throw std::runtime_error(c.name + ": " + err);
+    }
+    return stmfnet_trt::makeWarpShape(dims, c.kernelSize, c.dilation, softmax);
+}
+
+// Runs the warp over all rows, split into `threads` contiguous row ranges run concurrently.
+std::vector<float> runWarp(WarpCase const& c, std::vector<float> const& weight, bool softmax, int threads = 1)
+{
+    WarpShape const s = shapeOf(c, softmax);
+    std::vector<float> out(c.output.data.size(), std::nanf(""));
+    WarpTensors<float> const t{c.image.data.data(), weight.data(), c.offV.data.data(), c.offH.data.data(), out.data()};
+    int64_t const rows = static_cast<int64_t>(s.B) * s.H;
+    std::vector<std::thread> pool;
+    for (int p = 0; p < threads; ++p)
+    {
+        pool.emplace_back([&, p] { stmfnet_trt::warpRowsHost(s, t, rows * p / threads, rows * (p + 1) / threads); });
+    }
+    for (auto& th : pool)
+    {
+        th.join();
+    }
+    return out;
+}
+
+double maxAbsDiff(std::vector<float> const& a, std::vector<float> const& b)
+{
+    double worst = 0.0;
+    for (size_t n = 0; n < a.size(); ++n)
+    {
+        double const d = std::fabs(static_cast<double>(a[n]) - b[n]);
+        worst = std::isnan(d) ? INFINITY : std::max(worst, d);
+    }
+    return worst;
+}
+
+bool allFinite(std::vector<float> const& v)
+{
+    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+std::string fmt(char const* pattern, double value)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), pattern, value);
+    return buf;
+}
+
+void testForward(WarpCase const& c)
+{
+    double const err = maxAbsDiff(runWarp(c, c.weight.data, false), c.output.data);
+    check(err <= kTolerance, c.name + ": forward vs reference, max abs " + fmt("%.3g", err));
+}
+
+// softmax = 1 with logits = log(weight) must give the same result: softmax(log w) = w when w sums to 1.
+void testSoftmaxOfLogWeights(WarpCase const& c)
+{
+    std::vector<float> logits(c.weight.data.size());
+    std::transform(c.weight.data.begin(), c.weight.data.end(), logits.begin(), [](float w) { return std::log(w); });
+    double const err = maxAbsDiff(runWarp(c, logits, true), c.output.data);
+    check(err <= kTolerance, c.name + ": softmax(log weight) vs reference, max abs " + fmt("%.3g", err));
+}
+
+// Logits of +-1e4 overflow a naive exp; the max-subtracted softmax must give a one-hot (or uniform)
+// weighting, i.e. exactly what softmax = 0 gives with those weights.
+void testLargeLogits(WarpCase const& c)
+{
+    size_t const taps = static_cast<size_t>(c.kernelSize) * c.kernelSize;
+    size_t const plane = static_cast<size_t>(c.weight.dims[2] * c.weight.dims[3]);
+    size_t const batch = static_cast<size_t>(c.weight.dims[0]);
+    std::vector<float> logits(c.weight.data.size());
+    std::vector<float> oneHot(c.weight.data.size());
+    for (size_t b = 0; b < batch; ++b)
+    {
+        for (size_t n = 0; n < taps; ++n)
+        {
+            for (size_t p = 0; p < plane; ++p)
+            {
+                bool const hot = n == (p * 7 + b) % taps; // a different winning tap per pixel
+                size_t const idx = (b * taps + n) * plane + p;
+                logits[idx] = hot ? 1e4f : -1e4f;
+                oneHot[idx] = hot ? 1.0f : 0.0f;
+            }
+        }
+    }
+    std::vector<float> const got = runWarp(c, logits, true);
+    double const err = maxAbsDiff(got, runWarp(c, oneHot, false));
+    check(allFinite(got) && err == 0.0, c.name + ": logits +-1e4 give the one-hot result, max abs " + fmt("%.3g", err));
+
+    std::vector<float> const flat(c.weight.data.size(), 1e4f);
+    std::vector<float> const uniform(c.weight.data.size(), 1.0f / static_cast<float>(taps));
+    double const errUniform = maxAbsDiff(runWarp(c, flat, true), runWarp(c, uniform, false));
+    check(errUniform <= 1e-6, c.name + ": equal logits of 1e4 give uniform weights, max abs " + fmt("%.3g", errUniform));
+}
+
+// Rows split over threads must give the same bits as one thread (each element has one writer).
+void testThreadedRowsAreDeterministic(WarpCase const& c)
+{
+    std::vector<float> const one = runWarp(c, c.weight.data, false, 1);
+    std::vector<float> const three = runWarp(c, c.weight.data, false, 3);
+    check(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)) == 0,
+        c.name + ": 3 threads give the same bits as 1");
+}
+
+// ARCHITECTURE.md 7.3 worked example: offset -0.3 at padded row 12 reads rows 12 and 13 with
+// weights 1.3 and -0.3 (truncation, not floor): 1.3 * 1.0 - 0.3 * 0.4 = 1.18.
+void testWorkedExample()
+{
+    int const H = 20;
+    int const W = 3;
+    std::vector<float> image(H * W, 0.0f);
+    image[11 * W + 1] = 0.2f;
+    image[12 * W + 1] = 1.0f;
+    image[13 * W + 1] = 0.4f;
+    std::vector<float> weight(H * W, 1.0f);
+    std::vector<float> offV(H * W, 0.0f);
+    std::vector<float> offH(H * W, 0.0f);
+    std::vector<float> out(H * W, 0.0f);
+    offV[12 * W + 1] = -0.3f;
+    WarpShape const s{1, 1, H, W, H, W, 1, 1, false};
+    stmfnet_trt::warpRowsHost(s, WarpTensors<float>{image.data(), weight.data(), offV.data(), offH.data(), out.data()},
+        0, H);
+    check(std::fabs(out[12 * W + 1] - 1.18f) < 1e-6f, "worked example (truncation): " + fmt("%.6f", out[12 * W + 1]));
+}
+
+void testValidation()
+{
+    using stmfnet_trt::warpAttributeError;
+    using stmfnet_trt::warpShapeError;
+    check(warpAttributeError(5, 1, 0).empty() && warpAttributeError(1, 64, 1).empty(), "valid attributes accepted");
+    check(warpAttributeError(4, 1, 0).find("odd") != std::string::npos, "even kernel_size rejected");
+    check(!warpAttributeError(-3, 1, 0).empty() && !warpAttributeError(33, 1, 0).empty(), "kernel_size range");
+    check(!warpAttributeError(5, 0, 0).empty() && !warpAttributeError(5, 1, 2).empty(), "dilation/softmax range");
+
+    std::array<int64_t, 4> const taps{1, 25, 7, 9};
+    check(warpShapeError({{{1, 3, 11, 13}, taps, taps, taps}}, 5, 1).empty(), "consistent shapes accepted");
+    check(warpShapeError({{{-1, 3, -1, -1}, {-1, 25, -1, -1}, taps, taps}}, 5, 1).empty(), "unknown dims skipped");
+    check(warpShapeError({{{1, 3, 7, 9}, taps, taps, taps}}, 5, 1).find("image height 7 must be") != std::string::npos,
+        "unpadded image rejected with the expected height");
+    check(warpShapeError({{{1, 3, 11, 13}, taps, taps, taps}}, 3, 1).find("kernel_size^2 = 9") != std::string::npos,
+        "tap count must match kernel_size");
+    check(warpShapeError({{{2, 3, 11, 13}, taps, taps, taps}}, 5, 1).find("batch") != std::string::npos,
+        "batch mismatch rejected");
+    check(warpShapeError({{{1, 3, 11, 13}, taps, {1, 25, 7, 8}, taps}}, 5, 1).find("offset_v") != std::string::npos,
+        "offset shape mismatch rejected");
+}
+
+std::vector<std::string> caseFiles(std::string const& dir)
+{
+    std::vector<std::string> files;
+    if (DIR* d = opendir(dir.c_str()))
+    {
+        while (dirent* e = readdir(d))
+        {
+            std::string const name = e->d_name;
+            if (name.size() > 4 && name.compare(name.size() - 4, 4, ".bin") == 0)
+            {
+                files.push_back(dir + "/" + name);
+            }
+        }
+        closedir(d);
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 2)
+    {
+        std::fprintf(stderr, "usage: %s <warp case dir>\n", argv[0]);
+        return 2;
+    }
+    try
+    {
+        std::vector<std::string> const files = caseFiles(argv[1]);
+        check(files.size() >= 6, "found " + std::to_string(files.size()) + " warp case files");
+        for (std::string const& path : files)
+        {
+            WarpCase const c = stmfnet_trt::test::readWarpCase(path);
+            testForward(c);
+            testSoftmaxOfLogWeights(c);
+            testLargeLogits(c);
+            testThreadedRowsAreDeterministic(c);
+        }
+        testWorkedExample();
+        testValidation();
+    }
+    catch (std::exception const& e)
+    {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    std::printf("%d failure(s)\n", gFailures);
+    return gFailures == 0 ? 0 : 1;
+}
