@@ -1,0 +1,67 @@
+"""Shared fixtures and the GPU/TensorRT markers.
+
+Tests that need a GPU or full TensorRT are marked and skip with a reason on machines without
+them; everything else runs on a CPU-only machine from the committed data in ``tests/data``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ASSETS = Path(__file__).parent.parent / "assets"
+
+
+def _cuda_available() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _tensorrt_available() -> bool:
+    return importlib.util.find_spec("tensorrt") is not None and _cuda_available()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_gpu = pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA; none is visible to torch here")
+    skip_trt = pytest.mark.skip(reason="needs full TensorRT (tensorrt module) and a GPU; not installed here")
+    has_gpu, has_trt = _cuda_available(), _tensorrt_available()
+    for item in items:
+        if "gpu" in item.keywords and not has_gpu:
+            item.add_marker(skip_gpu)
+        if "tensorrt" in item.keywords and not has_trt:
+            item.add_marker(skip_trt)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def assets_dir() -> Path:
+    return ASSETS
+
+
+@pytest.fixture(scope="session")
+def warp_cases() -> dict[str, np.ndarray]:
+    with np.load(DATA / "warp_cases.npz") as cases:
+        return dict(cases)
+
+
+@pytest.fixture(scope="session")
+def golden_init() -> dict[str, np.ndarray]:
+    with np.load(DATA / "student_random_init.npz") as golden:
+        return dict(golden)
+
+
+@pytest.fixture(scope="session")
+def golden_stats() -> dict[str, np.ndarray]:
+    with np.load(DATA / "student_random_stats.npz") as golden:
+        return dict(golden)

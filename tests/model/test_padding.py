@@ -1,0 +1,47 @@
+"""Bottom/right reflect padding to a multiple of 128 and the crop back (spec §3)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.model.network import pad_frames
+from stmfnet_trt.model.padding import check_frame_size, padded_size
+
+
+@pytest.mark.parametrize(("size", "padded"), [(1, 128), (96, 128), (128, 128), (129, 256), (544, 640)])
+def test_padded_size(size, padded):
+    assert padded_size(size) == padded
+
+
+def test_pads_bottom_and_right_by_reflection_only():
+    frame = torch.arange(96 * 160, dtype=torch.float32).view(1, 1, 96, 160)
+    (padded,) = pad_frames([frame])
+    assert padded.shape == (1, 1, 128, 256)
+    assert torch.equal(padded[..., :96, :160], frame)  # top-left untouched: crop restores the input
+    assert torch.equal(padded[..., 96, :160], frame[..., 94, :])  # mirror without the edge row
+    assert torch.equal(padded[..., :96, 160], frame[..., :, 158])
+    assert torch.equal(padded, F.pad(frame, (0, 96, 0, 32), mode="reflect"))
+
+
+def test_multiples_of_128_are_left_alone():
+    frame = torch.rand(1, 3, 128, 256)
+    assert pad_frames([frame])[0] is frame
+
+
+@pytest.mark.parametrize(("height", "width"), [(64, 128), (128, 64), (30, 200)])
+def test_sides_too_small_to_reflect_are_refused(height, width):
+    with pytest.raises(InputError, match="too small"):
+        check_frame_size(height, width)
+
+
+def test_model_output_keeps_a_non_multiple_size():
+    from stmfnet_trt.model import STMFNetMini
+
+    torch.manual_seed(0)
+    model = STMFNetMini().eval()
+    frames = [torch.rand(1, 3, 72, 136) for _ in range(4)]
+    with torch.inference_mode():
+        assert model(*frames).shape == (1, 3, 72, 136)
