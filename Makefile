@@ -1,0 +1,42 @@
+# The README's two commands: `make demo` and `make test`. Everything else is a step they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_INPUT ?= assets/demo.mp4
+DEMO_OUTPUT ?= out/demo_x2.mp4
+DEMO_WEIGHTS := stmfnet_trt/weights/stmfnet_mini_demo.pth
+
+.PHONY: setup plugins test demo lint clean
+
+setup: $(STAMP)
+
+# torch first, pinned to the CPU wheel: anything installed later that asks for torch is then
+# satisfied, instead of pulling a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[torch,dev]"
+	touch $@
+
+plugins: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+	cmake --build build -j2
+
+test: setup plugins
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	mkdir -p $(dir $(DEMO_OUTPUT))
+	@if [ -f $(DEMO_WEIGHTS) ]; then weights=""; else \
+	  echo "NOTE: no demo weights in this checkout yet: running with --random-init (plumbing only, garbage frames)"; \
+	  weights="--random-init"; fi; \
+	$(BIN)/stmfnet-trt run $(DEMO_INPUT) -o $(DEMO_OUTPUT) --factor 2 --overwrite $$weights
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf build out stmfnet_trt/_lib

@@ -1,0 +1,77 @@
+"""The one protocol every backend implements, and the checks they all share.
+
+A backend answers a single call: interpolate a batch of four-frame windows
+(N, 4, 3, H, W, float32 in [0, 1]) into their middle frames (N, 3, H, W). Decoding, windows,
+scene cuts, padding policy and encoding live once, in the scheduler, not in each backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+
+import numpy as np
+
+from ..errors import InputError
+from ..model.padding import check_frame_size
+
+WINDOW_FRAMES = 4
+CHANNELS = 3
+# Frames are images in [0, 1]; a little slack admits float rounding from earlier stages.
+VALUE_SLACK = 1e-3
+
+
+def check_windows(windows: np.ndarray) -> None:
+    """Reject anything that is not a float32 (N, 4, 3, H, W) batch of images in [0, 1]."""
+    if not isinstance(windows, np.ndarray):
+        raise InputError(f"windows must be a numpy array, got {type(windows).__name__}")
+    if windows.ndim != 5 or windows.shape[1] != WINDOW_FRAMES or windows.shape[2] != CHANNELS:
+        raise InputError(
+            f"windows must have shape (N, {WINDOW_FRAMES}, {CHANNELS}, H, W) (four RGB frames per "
+            f"window); got {windows.shape}"
+        )
+    if windows.shape[0] == 0:
+        raise InputError("windows is empty (N = 0)")
+    if windows.dtype != np.float32:
+        raise InputError(f"windows must be float32, got {windows.dtype}")
+    check_frame_size(windows.shape[3], windows.shape[4])
+    low, high = float(windows.min()), float(windows.max())
+    if not (low >= -VALUE_SLACK and high <= 1 + VALUE_SLACK) or not np.isfinite(low + high):
+        raise InputError(f"frame values must lie in [0, 1]; got range [{low:.4g}, {high:.4g}]")
+
+
+class Backend(abc.ABC):
+    """Base of every backend: validation once here, the work in ``_interpolate``.
+
+    Backends are context managers so that device memory, sessions or server connections are
+    released deterministically.
+    """
+
+    name: str = "backend"
+
+    def interpolate(self, windows: np.ndarray) -> np.ndarray:
+        """Middle frames (N, 3, H, W) float32 of ``windows``; not clamped (the network's output)."""
+        check_windows(windows)
+        out = self._interpolate(np.ascontiguousarray(windows))
+        expected = (windows.shape[0], CHANNELS, *windows.shape[3:])
+        if out.shape != expected:
+            raise RuntimeError(f"{self.name} backend returned {out.shape}, expected {expected}")
+        return out
+
+    @abc.abstractmethod
+    def _interpolate(self, windows: np.ndarray) -> np.ndarray:
+        """Backend-specific inference on a validated, contiguous batch."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to free
+        """Release resources; the default backend holds none beyond Python objects."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,153 @@
+"""Slides four-frame windows over a frame stream and doubles its frame rate, level by level.
+
+One x2 level turns n frames into 2n: every input frame followed by the midpoint to the next one
+(the last frame is followed by a copy of itself, so the clip keeps its duration at twice the
+frame rate). The midpoint of the pair (f[i], f[i+1]) comes from the window
+(f[i-1], f[i], f[i+1], f[i+2]): the network's frames at t-3, t-1, t+1, t+3. Where a neighbour
+does not exist (the ends of the clip) or lies across a scene cut, the edge frame of the pair is
+repeated in its place, so a window never mixes two shots. A pair that straddles a cut gets a
+copy of its first frame instead of an interpolation; a pair of identical frames gets a copy too.
+
+x4 and x8 chain two or three levels: level 2 runs the same x2 pass over level 1's output, so its
+windows hold originals and level-1 midpoints, equally spaced in time (e.g. the frame at
+i + 1/4 comes from the frames at i - 1/2, i, i + 1/2, i + 1).
+
+Frames are float32 (3, H, W) arrays in [0, 1]; interpolated frames are clamped to [0, 1].
+Windows are batched ``batch_size`` at a time for the backend; output order is preserved and the
+stream is never held in memory beyond one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from .backend import Backend
+from .scene import SceneCutDetector
+
+SUPPORTED_FACTORS = (2, 4, 8)
+
+
+@dataclass
+class SchedulerStats:
+    """What the scheduler did, summed over levels: for the CLI's summary and for tests."""
+
+    windows: int = 0
+    scene_cuts: int = 0
+    identical_pairs: int = 0
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """A consecutive pair with the window that interpolates it."""
+
+    first: np.ndarray
+    second: np.ndarray
+    window: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    is_cut: bool
+
+
+def levels_for_factor(factor: int) -> int:
+    """Number of x2 levels for a frame-rate factor of 2, 4 or 8."""
+    if factor not in SUPPORTED_FACTORS:
+        raise InputError(f"factor must be one of {SUPPORTED_FACTORS}, got {factor}")
+    return factor.bit_length() - 1
+
+
+def _pairs(frames: Iterator[np.ndarray], detector: SceneCutDetector) -> Iterator[_Pair | np.ndarray]:
+    """Yield each consecutive pair with its window, then the last frame on its own.
+
+    Cut flags are computed once per pair with one frame of look-ahead.
+    """
+    first = next(frames)
+    previous = first  # stands in for the missing frame before the clip
+    cut_before = True
+    second = next(frames, None)
+    cut_here = second is not None and detector.is_cut(first, second)
+    while second is not None:
+        after = next(frames, None)
+        cut_after = after is None or detector.is_cut(second, after)
+        left = first if cut_before else previous
+        right = second if cut_after else after
+        yield _Pair(first, second, (left, first, second, right), cut_here)
+        previous, first, second = first, second, after
+        cut_before, cut_here = cut_here, cut_after
+    yield first
+
+
+def _checked(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Pass frames through, refusing a change of size or layout mid-stream."""
+    shape = None
+    for index, frame in enumerate(frames):
+        if frame.ndim != 3 or frame.shape[0] != 3:
+            raise InputError(f"frame {index} must be (3, H, W) RGB, got shape {frame.shape}")
+        if shape is None:
+            shape = frame.shape
+        elif frame.shape != shape:
+            raise InputError(
+                f"frame {index} is {frame.shape[2]}x{frame.shape[1]}, earlier frames are "
+                f"{shape[2]}x{shape[1]}: all frames must have one size"
+            )
+        yield frame
+
+
+def double_frame_rate(
+    frames: Iterable[np.ndarray],
+    backend: Backend,
+    detector: SceneCutDetector,
+    batch_size: int = 1,
+    stats: SchedulerStats | None = None,
+) -> Iterator[np.ndarray]:
+    """One x2 level over a stream of at least two frames (see the module docstring)."""
+    stats = stats if stats is not None else SchedulerStats()
+    pending: list[np.ndarray | int] = []  # frames, or indices into ``windows``
+    windows: list[tuple[np.ndarray, ...]] = []
+
+    def flush() -> Iterator[np.ndarray]:
+        results = (
+            np.clip(backend.interpolate(np.stack([np.stack(w) for w in windows])), 0.0, 1.0)
+            if windows
+            else None
+        )
+        for item in pending:
+            yield results[item] if isinstance(item, int) else item
+        pending.clear()
+        windows.clear()
+
+    for item in _pairs(iter(_checked(frames)), detector):
+        if isinstance(item, np.ndarray):  # the last frame: keep the duration with a copy
+            pending += [item, item]
+            break
+        pending.append(item.first)
+        if item.is_cut:
+            stats.scene_cuts += 1
+            pending.append(item.first)
+        elif np.array_equal(item.first, item.second):
+            stats.identical_pairs += 1
+            pending.append(item.first)
+        else:
+            stats.windows += 1
+            pending.append(len(windows))
+            windows.append(item.window)
+            if len(windows) >= batch_size:
+                yield from flush()
+    yield from flush()
+
+
+def interpolate_stream(
+    frames: Iterable[np.ndarray],
+    backend: Backend,
+    factor: int,
+    detector: SceneCutDetector | None = None,
+    batch_size: int = 1,
+    stats: SchedulerStats | None = None,
+) -> Iterator[np.ndarray]:
+    """``factor`` x the frames of a stream of >= 2 frames, by chained x2 levels."""
+    detector = detector if detector is not None else SceneCutDetector()
+    stream: Iterable[np.ndarray] = frames
+    for _ in range(levels_for_factor(factor)):
+        stream = double_frame_rate(stream, backend, detector, batch_size, stats)
+    return iter(stream)

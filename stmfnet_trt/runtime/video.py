@@ -1,0 +1,114 @@
+"""Interpolate a whole video or frame folder: read, schedule windows, write atomically.
+
+This is the job behind ``stmfnet-trt run``; it is backend-agnostic.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import InputError
+from ..io import open_sink, open_source
+from ..model.padding import check_frame_size
+from .backend import Backend
+from .scene import SceneCutDetector
+from .scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+
+MIN_FRAMES = 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of one run; the defaults are what ``stmfnet-trt run`` uses."""
+
+    factor: int = 2
+    batch_size: int = 1
+    max_frames: int | None = None
+    scene_detector: SceneCutDetector = field(default_factory=SceneCutDetector)
+    overwrite: bool = False
+    input_fps: Fraction | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run produced, printed by the CLI and checked by tests."""
+
+    output: Path
+    input_frames: int
+    output_frames: int
+    output_fps: Fraction
+    stats: SchedulerStats
+
+
+def to_model_frame(frame: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) RGB -> float32 (3, H, W) in [0, 1]."""
+    return np.ascontiguousarray(frame.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
+
+
+def to_video_frame(frame: np.ndarray) -> np.ndarray:
+    """float32 (3, H, W) in [0, 1] -> uint8 (H, W, 3), rounded to nearest."""
+    return np.ascontiguousarray((np.clip(frame, 0.0, 1.0) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0))
+
+
+def _counted(frames: Iterator[np.ndarray], counter: list[int]) -> Iterator[np.ndarray]:
+    for frame in frames:
+        counter[0] += 1
+        yield frame
+
+
+def interpolate_video(
+    source: str | Path, output: str | Path, backend: Backend, options: RunOptions = RunOptions()
+) -> RunSummary:
+    """Write ``options.factor`` x the frames of ``source`` to ``output`` at ``factor`` x its fps.
+
+    Nothing is written until two frames have been read and checked, and the output appears
+    under its final name only when every frame has been written.
+    """
+    levels_for_factor(options.factor)  # validate before touching any file
+    source, output = Path(source), Path(output)
+    with open_source(source, fps=options.input_fps) as reader:
+        check_frame_size(reader.height, reader.width)
+        frames = iter(reader)
+        if options.max_frames is not None:
+            frames = itertools.islice(frames, options.max_frames)
+        head = list(itertools.islice(frames, MIN_FRAMES))
+        if len(head) < MIN_FRAMES:
+            raise InputError(f"{source}: need at least {MIN_FRAMES} frames to interpolate, found {len(head)}")
+        truncated = options.max_frames is not None
+        fps = reader.fps * options.factor
+        read = [0]
+        model_frames = (to_model_frame(f) for f in _counted(itertools.chain(head, frames), read))
+        stats = SchedulerStats()
+        expected = (
+            None
+            if reader.frame_count is None
+            else options.factor
+            * (min(reader.frame_count, options.max_frames) if truncated else reader.frame_count)
+        )
+        written = 0
+        with (
+            open_sink(
+                output,
+                reader.width,
+                reader.height,
+                fps,
+                audio_from=None if truncated or not reader.has_audio else source,
+                overwrite=options.overwrite,
+            ) as sink,
+            tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
+        ):
+            for frame in interpolate_stream(
+                model_frames, backend, options.factor, options.scene_detector, options.batch_size, stats
+            ):
+                sink.write(to_video_frame(frame))
+                written += 1
+                bar.update()
+    return RunSummary(output, read[0], written, fps, stats)

@@ -1,0 +1,29 @@
+"""Where the default checkpoint lives, and what to say when there is none.
+
+The published ST-MFNet Mini weights cannot be downloaded at run time, so the package carries
+its own demo weights once they are trained (``stmfnet_trt/weights/``). Until then a run without
+``--checkpoint`` stops with this message rather than producing frames from random weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import UserError
+
+DEMO_CHECKPOINT = Path(__file__).parent / "weights" / "stmfnet_mini_demo.pth"
+
+NO_CHECKPOINT_MESSAGE = (
+    "no checkpoint given and no demo weights are installed. Pass --checkpoint PATH with a file in the "
+    "published format ({'state_dict': ...}, e.g. models/stmfnet_mini.pth of the official ST-MFNet-Mini "
+    "repository), or --random-init to check the plumbing with random weights (the frames will be garbage)."
+)
+
+
+def resolve_checkpoint(checkpoint: str | Path | None) -> Path:
+    """The checkpoint to use: the given one, else the bundled demo weights, else a clear error."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    if DEMO_CHECKPOINT.is_file():
+        return DEMO_CHECKPOINT
+    raise UserError(NO_CHECKPOINT_MESSAGE)
