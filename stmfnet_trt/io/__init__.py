@@ -1,0 +1,23 @@
+"""Video and frame-folder input/output for stmfnet-trt, through PyAV (FFmpeg).
+
+Reading: ``open_source(path, fps=None)`` gives a ``FrameSource``: size, exact fps, frame count,
+audio presence, and RGB ``uint8`` frames in display order, streamed.
+
+Writing: ``open_sink(path, width, height, fps, audio_from=None, overwrite=False)`` gives a
+``FrameSink`` writing H.264 video (with the input's audio) or PNG frames, atomically: the
+output appears under its name only when ``close()`` succeeds.
+
+    with open_source("in.mp4") as src:
+        with open_sink("out.mp4", src.width, src.height, 2 * src.fps, audio_from=src.path) as dst:
+            for frame in src:
+                dst.write(frame)
+"""
+
+from stmfnet_trt.io.folder_source import DEFAULT_FOLDER_FPS
+from stmfnet_trt.io.frame_sink import FrameSink
+from stmfnet_trt.io.frame_source import FrameSource
+from stmfnet_trt.io.sink import open_sink
+from stmfnet_trt.io.source import open_source
+from stmfnet_trt.io.video_sink import DEFAULT_CRF
+
+__all__ = ["DEFAULT_CRF", "DEFAULT_FOLDER_FPS", "FrameSink", "FrameSource", "open_sink", "open_source"]

@@ -1,0 +1,66 @@
+"""What every frame source offers, whatever the frames come from.
+
+The scheduler needs the same few facts from a video file and from a folder of images: frame
+size, exact frame rate, a frame count for progress bars, whether there is audio to carry over,
+and a stream of RGB frames in display order. Putting them behind one small class lets the rest
+of the pipeline ignore where the frames come from.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+
+class FrameSource(ABC):
+    """A stream of frames, each an ``HxWx3`` ``uint8`` RGB array, in display order.
+
+    Attributes:
+        path: the file or folder the frames come from.
+        width, height: frame size in pixels; every frame has it.
+        fps: exact frame rate.
+        fps_assumed: True when ``fps`` is a default, not read from the input or given by the
+            caller (frame folders carry no rate); callers should tell the user.
+        frame_count: expected number of frames, or None when the input does not say. For a
+            video it comes from the container and is an estimate; iteration is the truth.
+        has_audio: whether the input has an audio stream that a sink could carry over.
+
+    Use as a context manager (or call ``close``) to release the open file.
+    """
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction
+    fps_assumed: bool
+    frame_count: int | None
+    has_audio: bool
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield every frame, the last ones included; raise InputError on unreadable data."""
+
+    def close(self) -> None:  # noqa: B027 - sources without open resources need no cleanup
+        """Release what the source holds open; iterating afterwards is not supported."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({str(self.path)!r}, {self.width}x{self.height}, "
+            f"fps={self.fps}, frames={self.frame_count}, audio={self.has_audio})"
+        )
