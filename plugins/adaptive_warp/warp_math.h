@@ -25,10 +25,8 @@
 #define SW_FORCEINLINE inline __attribute__((always_inline))
 #endif
 
-#if !defined(__CUDA_ARCH__)
 #include <array>
 #include <string>
-#endif
 
 namespace stmfnet_trt
 {
@@ -128,10 +126,12 @@ SW_HD SW_FORCEINLINE void splitOffset(float offset, int& whole, float& frac)
 // applied to every channel.
 struct TapSample
 {
-    int64_t i00; // image offsets (row * Win + col) of the corners [r0,c0], [r1,c0], [r0,c1], [r1,c1]
-    int64_t i10;
-    int64_t i01;
-    int64_t i11;
+    // Offsets (row * Win + col) of the corners [r0,c0], [r1,c0], [r0,c1], [r1,c1] inside one image
+    // plane; int32 because warpShapeError caps a plane at 2^31-1 elements (saves registers).
+    int32_t i00;
+    int32_t i10;
+    int32_t i01;
+    int32_t i11;
     float fa; // vertical fraction (may be negative)
     float fb; // horizontal fraction (may be negative)
 
@@ -163,10 +163,10 @@ SW_HD SW_FORCEINLINE TapSample makeTapSample(
     int const r1 = clampIndex(baseRow + A + 1, Hin - 1);
     int const c0 = clampIndex(baseCol + Bc, Win - 1);
     int const c1 = clampIndex(baseCol + Bc + 1, Win - 1);
-    s.i00 = static_cast<int64_t>(r0) * Win + c0;
-    s.i10 = static_cast<int64_t>(r1) * Win + c0;
-    s.i01 = static_cast<int64_t>(r0) * Win + c1;
-    s.i11 = static_cast<int64_t>(r1) * Win + c1;
+    s.i00 = r0 * Win + c0;
+    s.i10 = r1 * Win + c0;
+    s.i01 = r0 * Win + c1;
+    s.i11 = r1 * Win + c1;
     return s;
 }
 
@@ -254,7 +254,7 @@ SW_HD SW_FORCEINLINE void warpPixel(WarpShape const& s, WarpTensors<T> const& t,
     }
 }
 
-#if !defined(__CUDA_ARCH__)
+// ---- Host-only helpers (plain host functions; nvcc compiles them for the host side only) ----
 
 // CPU entry point: output rows [rowBegin, rowEnd) of the flattened (b, i) row index b*H + i.
 // Each output element is computed by exactly one call in a fixed order, so splitting the rows over
@@ -340,6 +340,11 @@ inline std::string warpShapeError(WarpInputDims const& in, int kernelSize, int d
                 + "must all be [B, kernel_size^2, H, W])";
         }
     }
+    if (in[0][2] * in[0][3] > INT32_MAX)
+    {
+        return "image plane of " + std::to_string(in[0][2]) + "x" + std::to_string(in[0][3])
+            + " exceeds 2^31-1 elements";
+    }
     int64_t const span = static_cast<int64_t>(kernelSize - 1) * dilation;
     for (int axis = 2; axis < 4; ++axis)
     {
@@ -362,7 +367,5 @@ inline WarpShape makeWarpShape(WarpInputDims const& in, int kernelSize, int dila
         static_cast<int>(in[1][3]), static_cast<int>(in[0][2]), static_cast<int>(in[0][3]), kernelSize, dilation,
         softmax};
 }
-
-#endif // !__CUDA_ARCH__
 
 } // namespace stmfnet_trt
