@@ -62,13 +62,16 @@ def solid(value: tuple[int, int, int], height: int = 8, width: int = 12) -> np.n
     return np.broadcast_to(np.array(value, np.uint8), (height, width, 3)).copy()
 
 
-def remux(source: Path, target: Path, **options: str) -> Path:
-    """Copy the video packets of ``source`` into another container or layout, unchanged."""
+def remux(source: Path, target: Path, shift: Fraction = Fraction(0), **options: str) -> Path:
+    """Copy every stream of ``source`` into another container or layout, unchanged except
+    for timestamps moved ``shift`` seconds later."""
     with av.open(str(source)) as src, av.open(str(target), "w", options=options) as dst:
-        out = dst.add_stream_from_template(src.streams.video[0])
-        for packet in src.demux(src.streams.video[0]):
+        streams = {stream.index: dst.add_stream_from_template(stream) for stream in src.streams}
+        for packet in src.demux():
             if packet.dts is not None:
-                packet.stream = out
+                offset = round(shift / packet.time_base)
+                packet.pts, packet.dts = packet.pts + offset, packet.dts + offset
+                packet.stream = streams[packet.stream.index]
                 dst.mux(packet)
     return target
 
@@ -267,6 +270,20 @@ def test_audio_packets_are_copied_unchanged(tmp_path, demo):
         assert back.has_audio and back.fps == 50 and back.frame_count == 36
     assert audio_payloads(out) == audio_payloads(demo)  # remuxed, not re-encoded
     assert stream_seconds(out, "audio") == pytest.approx(stream_seconds(demo, "audio"), abs=0.03)
+
+
+def test_audio_stays_in_sync_when_the_input_video_starts_late(tmp_path, demo):
+    late = remux(demo, tmp_path / "late.ts", shift=Fraction(2))  # MPEG-TS rarely starts at 0
+    with av.open(str(late)) as container:
+        assert float(container.streams.video[0].start_time * container.streams.video[0].time_base) >= 2
+    out = tmp_path / "synced.mp4"
+    with open_source(late) as source, open_sink(out, 256, 144, source.fps, audio_from=late) as sink:
+        for frame in source:
+            sink.write(frame)
+    with av.open(str(out)) as container:
+        starts = {s.type: float(s.start_time * s.time_base) for s in container.streams}
+    assert starts["video"] == 0 and abs(starts["audio"]) < 0.05  # not 2 s late
+    assert stream_seconds(out, "audio") == pytest.approx(0.72, abs=0.05)
 
 
 def test_audio_is_reencoded_to_aac_when_the_container_refuses_it(tmp_path, carphone_frames):
