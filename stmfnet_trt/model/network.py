@@ -96,16 +96,21 @@ class STMFNetMini(nn.Module):
         }
         return self.scale_synthesis(warped["_us"], warped[""], warped["_ds"])
 
+    def forward_padded(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, frame2: torch.Tensor, frame3: torch.Tensor
+    ) -> torch.Tensor:
+        """The network on frames whose sides are already multiples of 128 (what ONNX exports)."""
+        synth = self.synthesize(frame1, frame2)
+        return synth + self.dyntex_generator(torch.stack([frame0, frame1, synth, frame2, frame3], dim=2))
+
     def forward(
         self, frame0: torch.Tensor, frame1: torch.Tensor, frame2: torch.Tensor, frame3: torch.Tensor
     ) -> torch.Tensor:
         height, width = frame1.shape[-2:]
         if frame2.shape[-2:] != (height, width):
             raise ValueError(f"inner frames differ in size: {tuple(frame1.shape)} vs {tuple(frame2.shape)}")
-        frame0, frame1, frame2, frame3 = pad_frames([frame0, frame1, frame2, frame3])
-        synth = self.synthesize(frame1, frame2)
-        texture = self.dyntex_generator(torch.stack([frame0, frame1, synth, frame2, frame3], dim=2))
-        return (synth + texture)[:, :, :height, :width]
+        out = self.forward_padded(*pad_frames([frame0, frame1, frame2, frame3]))
+        return out[:, :, :height, :width]
 
 
 def count_parameters(model: nn.Module) -> int:

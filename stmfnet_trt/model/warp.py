@@ -86,12 +86,13 @@ def adaptive_warp(
     batch, channels, padded_h, padded_w = image.shape
     _, _, height, width = weight.shape
 
-    int_v = torch.trunc(offset_v).detach()
-    int_h = torch.trunc(offset_h).detach()
-    frac_v = offset_v - int_v
-    frac_h = offset_h - int_h
-    int_v = int_v.to(torch.int64)
-    int_h = int_h.to(torch.int64)
+    # A float -> int64 cast truncates toward zero, exactly like the kernel's C cast, and exports
+    # to one ONNX Cast: this function is also the warp of the portable ONNX graph. Integer
+    # tensors carry no gradient, so d(frac)/d(offset) = 1 as in the original backward.
+    int_v = offset_v.to(torch.int64)
+    int_h = offset_h.to(torch.int64)
+    frac_v = offset_v - int_v.to(offset_v.dtype)
+    frac_h = offset_h - int_h.to(offset_h.dtype)
 
     flat_image = image.detach().reshape(batch, channels, padded_h * padded_w)
     rows = torch.arange(height, device=image.device).view(1, height, 1)
