@@ -232,7 +232,9 @@ char const* AdaptiveWarpPlugin::getPluginNamespace() const noexcept
     return kWarpPluginNamespace;
 }
 
-// Build time: dims may hold -1 wildcards (dynamic shapes); check what is known.
+// Build time: the network dims may hold -1 wildcards (dynamic shapes), so check what is known, then
+// the profile's kOPT shapes, which are concrete and which TensorRT times the plugin with (min and
+// max of different inputs need not match each other, so they are not checked).
 int32_t AdaptiveWarpPlugin::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
     nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
 {
@@ -242,12 +244,17 @@ int32_t AdaptiveWarpPlugin::configurePlugin(nvinfer1::DynamicPluginTensorDesc co
         {
             throw std::invalid_argument("expects 1 output");
         }
-        WarpInputDims const dims = inputDims(in, nbInputs,
-            [](nvinfer1::DynamicPluginTensorDesc const& t) -> nvinfer1::Dims const& { return t.desc.dims; });
-        std::string const err = warpShapeError(dims, mAttrs.kernelSize, mAttrs.dilation);
-        if (!err.empty())
+        using Desc = nvinfer1::DynamicPluginTensorDesc;
+        WarpInputDims const network
+            = inputDims(in, nbInputs, [](Desc const& t) -> nvinfer1::Dims const& { return t.desc.dims; });
+        WarpInputDims const opt = inputDims(in, nbInputs, [](Desc const& t) -> nvinfer1::Dims const& { return t.opt; });
+        for (auto const& [dims, what] : {std::make_pair(network, ""), std::make_pair(opt, " (profile kOPT shapes)")})
         {
-            throw std::invalid_argument(err);
+            std::string const err = warpShapeError(dims, mAttrs.kernelSize, mAttrs.dilation);
+            if (!err.empty())
+            {
+                throw std::invalid_argument(err + what);
+            }
         }
         return 0;
     }

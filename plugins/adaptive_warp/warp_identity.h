@@ -2,7 +2,8 @@
 //
 // The exporter (stmfnet_trt/warp_op.py) writes ONNX nodes with exactly these names, so the two must
 // never drift: tests/test_plugins_native.py parses this header and compares it with warp_op.py.
-// Keep one `constexpr char kName[] = "value";` per line so that test can read it without a compiler.
+// Keep each name a `constexpr char` array with its string literal on one line: that test reads
+// this file with a regular expression, not a compiler.
 #pragma once
 
 namespace stmfnet_trt

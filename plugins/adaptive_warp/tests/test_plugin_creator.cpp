@@ -308,6 +308,12 @@ void testBuildAndRuntimeRules(IPluginCreatorV3One* creator, RecordingLogger& log
     auto dynamic = warpDescs(DataType::kFLOAT, -1);
     dynamic[1].desc.dims.d[2] = -1;
     check(build->configurePlugin(dynamic.data(), 4, dynamic.data() + 4, 1) == 0, "configurePlugin with wildcards");
+    auto badOpt = dynamic;
+    badOpt[0].opt.d[2] = 6;
+    badOpt[1].opt.d[2] = 6;
+    logger.messages.clear();
+    check(build->configurePlugin(badOpt.data(), 4, badOpt.data() + 4, 1) != 0 && logger.saw("kOPT"),
+        "configurePlugin rejects an unpadded kOPT profile shape (logged)");
     auto unpadded = warpDescs(DataType::kFLOAT, 6);
     logger.messages.clear();
     check(build->configurePlugin(unpadded.data(), 4, unpadded.data() + 4, 1) != 0
