@@ -8,6 +8,9 @@ Two shared libraries implement the model's custom warp op outside PyTorch:
 * ``libstmfnet_trt_ort_ops.so``: the ONNX Runtime CPU custom op, registered on session options by
   :func:`register_ort_ops`, so the plugin variant of the ONNX export runs without a GPU.
 
+The plugin library also exports the CUDA kernel through a C ABI (:func:`load_cuda_warp_launcher`),
+so tests and benchmarks can run it on framework tensors where TensorRT is not installed.
+
 Both are found in this order: an environment variable (``STMFNET_TRT_PLUGIN_LIB``,
 ``STMFNET_TRT_ORT_OPS_LIB``: an explicit choice wins), the package's ``_lib/`` (where the build
 copies them, and what a wheel ships), then the repository's ``build/`` (a developer checkout).
@@ -16,8 +19,10 @@ This module imports neither torch nor TensorRT: callers pass the TensorRT module
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -82,6 +87,20 @@ def register_ort_ops(session_options: Any) -> Path:
     path = ort_op_library_path()
     session_options.register_custom_ops_library(str(path))
     return path
+
+
+def load_cuda_warp_launcher() -> Callable[..., int]:
+    """``stmfnet_adaptive_warp_launch`` of the plugin library, with its ctypes signature.
+
+    Call it as ``launch(image, weight, off_v, off_h, out, B, C, H, W, K, dilation, softmax, dtype,
+    stream)`` with device pointers (ints) of contiguous NCHW tensors, dtype 0 = float32 / 1 = float16
+    and a ``cudaStream_t`` (int or None). It returns a ``cudaError_t`` value (0 = launched; 1 = bad
+    sizes, attributes or dtype, refused before any CUDA call) and does not synchronise.
+    """
+    launch = ctypes.CDLL(str(trt_plugin_library_path())).stmfnet_adaptive_warp_launch
+    launch.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 8 + [ctypes.c_void_p]
+    launch.restype = ctypes.c_int
+    return launch
 
 
 def load_trt_plugin(trt_module: ModuleType) -> Path:

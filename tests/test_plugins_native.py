@@ -166,6 +166,34 @@ def test_identity_header_matches_python():
     }
 
 
+def test_plugin_config_matches_sources():
+    config = json.loads((WARP_DIR / "AdaptiveWarp_PluginConfig.json").read_text())
+    identity = (WARP_DIR / "warp_identity.h").read_text()
+    math = (WARP_DIR / "warp_math.h").read_text()
+
+    def constant(source: str, name: str) -> int:
+        return int(re.search(rf"constexpr int {name} = (\d+);", source).group(1))
+
+    assert (config["name"], config["onnx_domain"]) == (warp_op.OP_NAME, warp_op.OP_DOMAIN)
+    assert (config["plugin_version"], config["plugin_namespace"]) == (
+        warp_op.PLUGIN_VERSION,
+        warp_op.PLUGIN_NAMESPACE,
+    )
+    attrs = config["attributes"]
+    assert list(attrs) == [warp_op.ATTR_KERNEL_SIZE, warp_op.ATTR_DILATION, warp_op.ATTR_SOFTMAX]
+    assert attrs["kernel_size"]["default"] == constant(identity, "kDefaultKernelSize")
+    assert attrs["dilation"]["default"] == constant(identity, "kDefaultDilation")
+    assert attrs["softmax"]["default"] == constant(identity, "kDefaultSoftmax")
+    assert attrs["kernel_size"]["max"] == constant(math, "kMaxKernelSize")
+    assert attrs["dilation"]["max"] == constant(math, "kMaxDilation")
+    assert config["tolerances"]["float32_vs_golden"]["abs"] == FP32_TOL
+    assert (
+        config["tolerances"]["float16_io_vs_float32_math_on_same_inputs"]["rel_to_output_range"]
+        == FP16_REL_TOL
+    )
+    assert (REPO / config["golden_io_path"]) == GOLDEN_NPZ
+
+
 def test_fixture_files_copy_the_golden_cases():
     golden = np.load(GOLDEN_NPZ)
     copied = {c.name: c for c in CASES}
@@ -447,16 +475,13 @@ def test_tensorrt_rtx_builds_engines_with_the_plugin(rtx_lib_dir):
 # ------------------------------------------------------------------------------ C ABI (CUDA kernel)
 
 
-def load_launcher() -> ctypes.CDLL:
-    lib = ctypes.CDLL(str(library_or_skip(plugins.trt_plugin_library_path)))
-    fn = lib.stmfnet_adaptive_warp_launch
-    fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 8 + [ctypes.c_void_p]
-    fn.restype = ctypes.c_int
-    return lib
+def load_launcher():
+    library_or_skip(plugins.trt_plugin_library_path)
+    return plugins.load_cuda_warp_launcher()
 
 
 def test_c_abi_rejects_bad_arguments_before_touching_cuda():
-    launch = load_launcher().stmfnet_adaptive_warp_launch
+    launch = load_launcher()
     fake = ctypes.c_void_p(16)  # never dereferenced: the checks come first
     ptrs = [fake] * 5
     assert launch(*ptrs, 1, 3, 8, 8, 4, 1, 0, 0, None) == CUDA_ERROR_INVALID_VALUE  # even K
@@ -472,7 +497,7 @@ def cuda_warp():
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device visible to torch")
-    launch = load_launcher().stmfnet_adaptive_warp_launch
+    launch = load_launcher()
     codes = {torch.float32: 0, torch.float16: 1}
 
     def run(inputs, kernel_size: int, dilation: int, softmax: int = 0):
