@@ -41,6 +41,10 @@ constexpr int kMaxDilation = 64;
 // keeps the float accumulators in registers on the GPU. RGB (C = 3) takes a single pass.
 constexpr int kChannelChunk = 4;
 
+// Largest padded image side: offsets are limited to +-2^24 (splitOffset), which must stay beyond
+// every position of the image.
+constexpr int64_t kMaxImageSide = (int64_t{1} << 23);
+
 // Sizes of one warp call. Hin/Win are the padded image's, H/W the output's.
 struct WarpShape
 {
@@ -111,8 +115,8 @@ SW_HD SW_FORCEINLINE int clampIndex(int v, int hi)
 // Splits an offset into the C-cast integer part and the (signed) remainder, as the original kernel
 // does: trunc(-0.3) = 0 with fraction -0.3, so the blend extrapolates (ARCHITECTURE.md 7.3).
 // The offset is first limited to +-2^24: every float beyond is an integer and lies outside any
-// image we accept, so the sample is unchanged, but the cast stays defined (casting a float outside
-// the int range is undefined behaviour on the host). NaN passes the limit untouched (comparisons
+// image we accept (warpShapeError keeps sides below kMaxImageSide), so the sample is unchanged, but
+// the cast stays defined (casting a float outside the int range is undefined behaviour on the host). NaN passes the limit untouched (comparisons
 // with NaN are false) and keeps a NaN fraction, so it propagates to the output like in the original.
 SW_HD SW_FORCEINLINE void splitOffset(float offset, int& whole, float& frac)
 {
@@ -340,10 +344,10 @@ inline std::string warpShapeError(WarpInputDims const& in, int kernelSize, int d
                 + "must all be [B, kernel_size^2, H, W])";
         }
     }
-    if (in[0][2] * in[0][3] > INT32_MAX)
+    if (in[0][2] > kMaxImageSide || in[0][3] > kMaxImageSide || in[0][2] * in[0][3] > INT32_MAX)
     {
         return "image plane of " + std::to_string(in[0][2]) + "x" + std::to_string(in[0][3])
-            + " exceeds 2^31-1 elements";
+            + " exceeds 2^23 per side or 2^31-1 elements";
     }
     int64_t const span = static_cast<int64_t>(kernelSize - 1) * dilation;
     for (int axis = 2; axis < 4; ++axis)
