@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from stmfnet_trt.errors import UserError
@@ -83,3 +85,22 @@ class AtomicOutput:
             return
         self._done = True
         _remove(self.temp)
+
+
+@contextmanager
+def atomic_output_path(final: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling path to write a whole file to; it becomes ``final`` on success.
+
+    For writers that take a path (ONNX, engines, JSON): on an exception the temporary file is
+    removed and ``final`` is left as it was.
+    """
+    final = Path(final)
+    if final.exists() and not overwrite:
+        raise UserError(f"{final} exists; pass --overwrite to replace it")
+    output = AtomicOutput(final, directory=False)
+    try:
+        yield output.temp
+    except BaseException:
+        output.discard()
+        raise
+    output.commit()

@@ -1,0 +1,42 @@
+"""The torch module that is exported: the network on padded frames, warp per variant."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..model.network import STMFNetMini
+from ..model.warp import adaptive_warp
+from .contract import VARIANTS
+
+
+class PaddedInterpolator(nn.Module):
+    """``frame0..frame3 -> middle`` on frames whose sides are multiples of 128 (the contract)."""
+
+    def __init__(self, model: STMFNetMini) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, frame2: torch.Tensor, frame3: torch.Tensor
+    ) -> torch.Tensor:
+        return self.model.forward_padded(frame0, frame1, frame2, frame3)
+
+
+def prepare_for_variant(model: STMFNetMini, variant: str) -> PaddedInterpolator:
+    """Point the model's warp at the variant's implementation.
+
+    *plugin*: weight heads stop at their logits and one ``AdaptiveWarp`` node per warp does the
+    softmax and the warp (what the TensorRT plugin and the ORT custom op implement).
+    *portable*: the reference warp itself, whose int64 casts, clamps and gathers are standard
+    ONNX ops; the softmax stays a graph op.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if variant == "plugin":
+        from .warp_custom_op import warp_via_custom_op
+
+        model.warp, model.fused_softmax = warp_via_custom_op, True
+    else:
+        model.warp, model.fused_softmax = adaptive_warp, False
+    return PaddedInterpolator(model.eval())

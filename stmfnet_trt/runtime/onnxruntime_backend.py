@@ -1,0 +1,46 @@
+"""ONNX Runtime backend: an exported graph on the CPU (or CUDA/TensorRT EPs where installed).
+
+No torch on this path. The graph takes frames padded to multiples of 128; this backend pads
+(reflect, bottom/right) and crops, per the export contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
+from .backend import Backend
+from .ort_session import create_session
+
+
+@dataclass(frozen=True)
+class OnnxRuntimeOptions:
+    """How to build the ORT backend.
+
+    ``threads`` sets ORT's intra-op threads (None: ORT's default, all cores). ``providers``
+    restricts the execution providers, e.g. ("CPUExecutionProvider",).
+    """
+
+    model: Path
+    threads: int | None = None
+    providers: tuple[str, ...] | None = None
+
+
+class OnnxRuntimeBackend(Backend):
+    """Runs ``frame0..frame3 -> middle`` in an ``InferenceSession``."""
+
+    name = "onnxruntime"
+
+    def __init__(self, options: OnnxRuntimeOptions) -> None:
+        self.session = create_session(options.model, threads=options.threads, providers=options.providers)
+        self.providers = tuple(self.session.get_providers())
+
+    def _interpolate(self, windows: np.ndarray) -> np.ndarray:
+        height, width = windows.shape[-2:]
+        padded = pad_to_multiple(windows)
+        feeds = {name: np.ascontiguousarray(padded[:, i]) for i, name in enumerate(INPUT_NAMES)}
+        (middle,) = self.session.run([OUTPUT_NAME], feeds)
+        return middle[:, :, :height, :width]
