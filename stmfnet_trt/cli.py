@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UserError
+from .export.contract import VARIANTS
 from .runtime.backend import Backend
 from .runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from .runtime.scheduler import SUPPORTED_FACTORS
@@ -39,23 +40,74 @@ def _fraction(text: str) -> Fraction:
     return value
 
 
-def _make_torch_backend(args: argparse.Namespace) -> Backend:
-    from .runtime.torch_backend import TorchBackend, TorchOptions
+def _checkpoint_choice(args: argparse.Namespace):
+    """(checkpoint path or None, random-init seed or None) from --checkpoint / --random-init."""
     from .weights import resolve_checkpoint
 
     if args.random_init and args.checkpoint:
         raise UserError("--random-init and --checkpoint exclude each other")
-    return TorchBackend(
-        TorchOptions(
-            checkpoint=None if args.random_init else resolve_checkpoint(args.checkpoint),
-            random_init_seed=RANDOM_INIT_SEED if args.random_init else None,
-            device=args.device,
-            threads=args.threads,
-        )
+    if args.random_init:
+        return None, RANDOM_INIT_SEED
+    return resolve_checkpoint(args.checkpoint), None
+
+
+def _make_torch_backend(args: argparse.Namespace) -> Backend:
+    from .runtime.torch_backend import TorchBackend, TorchOptions
+
+    checkpoint, seed = _checkpoint_choice(args)
+    options = TorchOptions(
+        checkpoint=checkpoint, random_init_seed=seed, device=args.device, threads=args.threads
     )
+    return TorchBackend(options)
 
 
-BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {"torch": _make_torch_backend}
+def _default_variant() -> str:
+    """The plugin variant (fused softmax + custom op, faster) where our ORT op library is built."""
+    from .plugins import PluginLibraryError, ort_op_library_path
+
+    try:
+        ort_op_library_path()
+    except PluginLibraryError:
+        return "portable"
+    return "plugin"
+
+
+def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
+    from .runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+
+    if args.onnx:
+        if args.checkpoint or args.random_init:
+            raise UserError("--onnx already holds the weights: drop --checkpoint/--random-init")
+        model = Path(args.onnx)
+    else:
+        from .export.cache import cached_onnx
+
+        checkpoint, _ = _checkpoint_choice(args)
+        model = cached_onnx(checkpoint, args.variant or _default_variant(), progress=not args.quiet)
+    return OnnxRuntimeBackend(OnnxRuntimeOptions(model=model, threads=args.threads))
+
+
+def _make_blend_backend(args: argparse.Namespace) -> Backend:
+    from .runtime.blend_backend import BlendBackend
+
+    return BlendBackend()
+
+
+def _make_auto_backend(args: argparse.Namespace) -> Backend:
+    """torch on a CUDA GPU; ONNX Runtime (exported once, cached) everywhere else."""
+    from .runtime.torch_backend import cuda_available
+
+    if args.onnx is None and args.device != "cpu" and cuda_available():
+        return _make_torch_backend(args)
+    return _make_onnxruntime_backend(args)
+
+
+BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {
+    "auto": _make_auto_backend,
+    "torch": _make_torch_backend,
+    "onnxruntime": _make_onnxruntime_backend,
+    "blend": _make_blend_backend,
+}
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -84,6 +136,75 @@ def cmd_run(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    """Export a checkpoint to ONNX with checks and parity (see stmfnet_trt/export)."""
+    from .export.exporter import ExportOptions, export_onnx
+
+    checkpoint, _ = _checkpoint_choice(args)
+    options = ExportOptions(
+        variant=args.variant,
+        simplify=not args.no_simplify,
+        parity=not args.no_parity,
+        overwrite=args.overwrite,
+    )
+    if args.no_parity:
+        print("WARNING: --no-parity: the exported graph is not compared with PyTorch", file=sys.stderr)
+    report = export_onnx(checkpoint, args.output, options)
+    nodes = sum(report.op_histogram.values())
+    warps = report.op_histogram.get("ai.stmfnet_trt::AdaptiveWarp", 0)
+    print(
+        f"wrote {report.path} ({report.variant}, {nodes} nodes, {warps} AdaptiveWarp) "
+        f"in {report.seconds:.0f} s"
+    )
+    if report.parity is not None:
+        print(f"parity vs PyTorch: {report.parity.summary()}")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be HxW, e.g. 256x384; got {text!r}") from exc
+    if height % 128 or width % 128 or height <= 0 or width <= 0:
+        raise argparse.ArgumentTypeError(f"graph inputs are multiples of 128; got {text}")
+    return height, width
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    """Summarise an ONNX model and compare it with the reference (and other models)."""
+    from .export.check import compare, random_feeds, real_frame_feeds, summarize
+
+    paths = [Path(args.model), *(Path(p) for p in args.against)]
+    for path in paths:
+        print(summarize(path).render())
+    reference = None
+    if args.checkpoint or args.random_init or not args.against:
+        from .model.checkpoint import load_model
+
+        checkpoint, seed = _checkpoint_choice(args)
+        reference = load_model(checkpoint, random_init_seed=seed)
+    feeds = random_feeds(args.sizes)
+    if args.frames:
+        feeds += real_frame_feeds(args.frames)
+    failed = 0
+    for result in compare(paths, feeds, args.tolerance, reference, args.threads):
+        verdict = "ok  " if result.passed else "FAIL"
+        failed += not result.passed
+        print(f"{verdict} {result.candidate} vs {result.reference} at {result.shape}: {result.difference}")
+    if failed:
+        raise UserError(f"{failed} comparison(s) exceed max abs {args.tolerance:g}")
+    print(f"all comparisons within max abs {args.tolerance:g}")
+
+
+def _add_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="weights in the published format ({'state_dict': ...})")
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="seeded random weights instead of a checkpoint (plumbing checks only)",
+    )
+
+
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="interpolate a video or a folder of frames")
     run.add_argument("input", help="video file (anything FFmpeg reads) or folder of PNG/JPEG frames")
@@ -97,12 +218,18 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         default=2,
         help="frame-rate multiplier (x4/x8 by recursive midpoints)",
     )
-    run.add_argument("--backend", choices=sorted(BACKENDS), default="torch")
-    run.add_argument("--checkpoint", help="weights in the published format ({'state_dict': ...})")
     run.add_argument(
-        "--random-init",
-        action="store_true",
-        help="use seeded random weights instead of a checkpoint (plumbing checks only)",
+        "--backend",
+        choices=sorted(BACKENDS),
+        default="auto",
+        help="auto: torch on a CUDA GPU, else ONNX Runtime; blend: frame averaging baseline",
+    )
+    _add_weights_arguments(run)
+    run.add_argument("--onnx", help="onnxruntime backend: an exported model (else exported once and cached)")
+    run.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        help="ONNX variant to export for onnxruntime (default: plugin where the op library is built)",
     )
     run.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
     run.add_argument("--threads", type=_positive_int, help="CPU threads for inference")
@@ -121,6 +248,40 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=cmd_run)
 
 
+def _add_export(subparsers: argparse._SubParsersAction) -> None:
+    export = subparsers.add_parser("export", help="export a checkpoint to ONNX (checked, parity-tested)")
+    _add_weights_arguments(export)
+    export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    export.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        default="plugin",
+        help="plugin: one AdaptiveWarp node per warp; portable: standard ops only",
+    )
+    export.add_argument("--no-simplify", action="store_true", help="skip onnxslim")
+    export.add_argument("--no-parity", action="store_true", help="skip the ORT-vs-PyTorch parity check")
+    export.add_argument("--overwrite", action="store_true")
+    export.set_defaults(handler=cmd_export)
+
+
+def _add_check(subparsers: argparse._SubParsersAction) -> None:
+    check = subparsers.add_parser("check", help="compare ONNX models with PyTorch and each other")
+    check.add_argument("model", help="the ONNX model to check")
+    check.add_argument("--against", nargs="*", default=[], help="more ONNX models to compare")
+    _add_weights_arguments(check)
+    check.add_argument(
+        "--sizes",
+        type=_size,
+        nargs="+",
+        default=[(256, 256), (256, 384)],
+        help="random-frame input sizes HxW (multiples of 128)",
+    )
+    check.add_argument("--frames", help="a clip whose first four frames are compared too")
+    check.add_argument("--tolerance", type=float, default=1e-4, help="max abs difference allowed")
+    check.add_argument("--threads", type=_positive_int, help="ONNX Runtime threads")
+    check.set_defaults(handler=cmd_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stmfnet-trt",
@@ -129,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run(subparsers)
+    _add_export(subparsers)
+    _add_check(subparsers)
     return parser
 
 

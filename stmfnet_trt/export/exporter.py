@@ -156,9 +156,9 @@ def export_onnx(
     if output.exists() and not options.overwrite:
         raise UserError(f"{output} exists; pass --overwrite to replace it")
     started = time.perf_counter()
-    sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
     seed = RANDOM_INIT_SEED if checkpoint is None else None
     interpolator = prepare_for_variant(load_model(checkpoint, random_init_seed=seed), options.variant)
+    sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
     model = _check_and_simplify(_trace(interpolator, options.variant), options.variant, options.simplify)
     _stamp(model, options.variant, sha)
     report = ExportReport(output, options.variant, sha, 0.0, op_histogram(model))

@@ -18,7 +18,10 @@ def graph_uses_custom_op(path: str | Path) -> bool:
     """Whether an ONNX file holds ``AdaptiveWarp`` nodes (the plugin variant)."""
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends for a damaged file
+        raise UserError(f"ONNX Runtime cannot load {path}: not a readable ONNX model ({exc})") from exc
     return any(node.op_type == OP_NAME and node.domain == OP_DOMAIN for node in model.graph.node)
 
 
@@ -43,12 +46,12 @@ def create_session(
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    if custom_op_library is None and graph_uses_custom_op(path):
-        from ..plugins import ort_op_library_path
-
-        custom_op_library = ort_op_library_path()
     if custom_op_library is not None:
         options.register_custom_ops_library(str(custom_op_library))
+    elif graph_uses_custom_op(path):
+        from ..plugins import register_ort_ops
+
+        register_ort_ops(options)
     available = ort.get_available_providers()
     chosen = [p for p in (providers or PREFERRED_PROVIDERS) if p in available]
     if not chosen:

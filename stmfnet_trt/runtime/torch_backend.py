@@ -26,6 +26,17 @@ class TorchOptions:
     threads: int | None = None
 
 
+def cuda_available() -> bool:
+    """Whether torch is installed and sees a CUDA GPU (False for the lean, torch-free install)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def resolve_device(device: str) -> str:
     """Map "auto" to cuda or cpu, and fail clearly when CUDA is asked for but absent."""
     import torch

@@ -1,0 +1,43 @@
+"""Exported ONNX files cached per checkpoint, so a backend exports once and reuses.
+
+Key: checkpoint sha256 (or the random-init seed), variant, opset and package version — the
+things that change the graph. Location: ``$STMFNET_TRT_CACHE`` or ``~/.cache/stmfnet-trt``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import __version__
+from .contract import OPSET
+
+CACHE_ENV = "STMFNET_TRT_CACHE"
+
+
+def cache_root() -> Path:
+    """The user's cache folder for exports (and, later, engines)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "stmfnet-trt"
+
+
+def onnx_cache_key(checkpoint_sha256: str, variant: str) -> str:
+    return f"{checkpoint_sha256[:16]}-{variant}-opset{OPSET}-v{__version__}.onnx"
+
+
+def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool = True) -> Path:
+    """Path of the exported graph for ``checkpoint`` (None: random init), exporting on a miss."""
+    from ..model.checkpoint import file_sha256
+    from .exporter import ExportOptions, export_onnx
+
+    sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
+    path = cache_root() / "onnx" / onnx_cache_key(sha, variant)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if progress:
+        print(f"exporting the {variant} ONNX graph once for this checkpoint -> {path}", flush=True)
+    export_onnx(checkpoint, path, ExportOptions(variant=variant, overwrite=True))
+    return path

@@ -1,0 +1,114 @@
+"""ONNX export: both variants against PyTorch, dynamic shapes, opset pin, metadata, failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, OPSET
+from stmfnet_trt.export.exporter import ExportOptions, export_onnx, random_frames
+from stmfnet_trt.export.parity import Difference, onnx_output, reference_output
+from stmfnet_trt.model import load_model
+from stmfnet_trt.model.checkpoint import file_sha256
+from stmfnet_trt.runtime.ort_session import create_session
+from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
+
+TOLERANCE = 1e-4
+# One file, three sizes (square, wide, tall) and a batch of two: the graph is truly dynamic.
+SHAPES = [(1, 128, 128), (1, 256, 384), (2, 384, 256)]
+
+
+@pytest.fixture(scope="module")
+def reference(data_dir):
+    return load_model(data_dir / "student_random_stats.pth")
+
+
+@pytest.mark.parametrize("variant", ["plugin", "portable"])
+def test_variant_matches_pytorch_at_several_sizes(exported, reference, variant):
+    session = create_session(exported[variant])
+    for index, (batch, height, width) in enumerate(SHAPES):
+        frames = random_frames((batch, 4, 3, height, width), seed=index)
+        difference = Difference.between(
+            reference_output(reference, frames), onnx_output(None, frames, session)
+        )
+        assert difference.max_abs <= TOLERANCE, (variant, height, width, difference)
+        assert difference.psnr_db > 100
+
+
+def test_plugin_variant_has_one_custom_node_per_warp(exported):
+    model = onnx.load(str(exported["plugin"]))
+    warps = [n for n in model.graph.node if n.op_type == OP_NAME]
+    assert len(warps) == 6 and {n.domain for n in warps} == {OP_DOMAIN}
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in warps[0].attribute}
+    assert attributes == {
+        "kernel_size": 5,
+        "dilation": 1,
+        "softmax": 1,
+        "plugin_version": b"1",
+        "plugin_namespace": b"stmfnet_trt",
+    }
+    assert not any(n.op_type == "Softmax" for n in model.graph.node)  # fused into the warps
+
+
+def test_portable_variant_uses_standard_ops_only(exported):
+    model = onnx.load(str(exported["portable"]))
+    assert {n.domain for n in model.graph.node} <= {"", "ai.onnx"}
+    assert sum(n.op_type == "Softmax" for n in model.graph.node) == 6
+
+
+@pytest.mark.parametrize("variant", ["plugin", "portable"])
+def test_opset_is_pinned_and_no_gridsample(exported, variant):
+    """Opset 17: TensorRT parses bilinear GridSample at opset >= 20 as nearest (issue 4646)."""
+    model = onnx.load(str(exported[variant]))
+    assert {o.domain or "ai.onnx": o.version for o in model.opset_import}["ai.onnx"] == OPSET == 17
+    assert not any(n.op_type == "GridSample" for n in model.graph.node)
+
+
+def test_dimensions_are_dynamic_and_metadata_is_stamped(exported, data_dir):
+    model = onnx.load(str(exported["plugin"]))
+    for value in (*model.graph.input, *model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        assert [d.dim_param for d in dims] == ["batch", "", "height", "width"] and dims[1].dim_value == 3
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta[META_VARIANT] == "plugin" and meta[META_OPSET] == "17"
+    assert meta[META_CHECKPOINT_SHA256] == file_sha256(data_dir / "student_random_stats.pth")
+
+
+def test_missing_checkpoint_writes_nothing(tmp_path):
+    with pytest.raises(UserError, match="checkpoint not found"):
+        export_onnx(tmp_path / "missing.pth", tmp_path / "out.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_parity_leaves_no_file(tmp_path, monkeypatch):
+    from stmfnet_trt.export import exporter
+    from stmfnet_trt.export.parity import ParityReport
+
+    def failing(*args, **kwargs):
+        return ParityReport((1, 4, 3, 128, 128), Difference(0.5, 0.1, 20.0), 1e-4)
+
+    monkeypatch.setattr(exporter, "check_parity", failing)
+    with pytest.raises(UserError, match="export parity failed, nothing written"):
+        export_onnx(None, tmp_path / "out.onnx", ExportOptions(variant="plugin"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_needs_overwrite(tmp_path):
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"keep me")
+    with pytest.raises(UserError, match="exists"):
+        export_onnx(None, target)
+    assert target.read_bytes() == b"keep me"
+
+
+def test_corrupt_onnx_is_a_clear_error(tmp_path):
+    from stmfnet_trt.export.check import summarize
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(np.random.default_rng(0).bytes(2000))
+    with pytest.raises(UserError, match="not a readable ONNX model"):
+        summarize(broken)
+    with pytest.raises(UserError, match="cannot load"):
+        create_session(broken)

@@ -1,0 +1,38 @@
+"""The ORT backend pads to the export contract and crops, and agrees with the torch backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.export.contract import pad_to_multiple
+from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+from stmfnet_trt.runtime.torch_backend import TorchBackend, TorchOptions
+
+
+def test_pad_to_multiple_reflects_bottom_right():
+    frames = np.arange(2 * 72 * 136, dtype=np.float32).reshape(1, 2, 72, 136)
+    padded = pad_to_multiple(frames)
+    assert padded.shape == (1, 2, 128, 256)
+    assert np.array_equal(padded[..., :72, :136], frames)
+    assert np.array_equal(padded[..., 72, :136], frames[..., 70, :])
+
+
+@pytest.mark.parametrize("variant", ["plugin", "portable"])
+def test_matches_torch_backend_on_an_unpadded_size(exported, data_dir, variant):
+    windows = random_frames((2, 4, 3, 72, 136), seed=5)
+    torch_out = TorchBackend(TorchOptions(checkpoint=data_dir / "student_random_stats.pth")).interpolate(
+        windows
+    )
+    with OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported[variant], threads=2)) as backend:
+        ort_out = backend.interpolate(windows)
+    assert ort_out.shape == (2, 3, 72, 136)
+    assert np.abs(ort_out - torch_out).max() <= 1e-4
+
+
+def test_wrong_rank_is_refused_before_ort(exported):
+    backend = OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported["portable"]))
+    with pytest.raises(InputError, match=r"shape \(N, 4, 3, H, W\)"):
+        backend.interpolate(np.zeros((4, 3, 128, 128), np.float32))
