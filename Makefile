@@ -27,7 +27,7 @@ plugins: setup
 test: setup plugins
 	$(BIN)/python -m pytest -q
 
-demo: setup
+demo: setup plugins
 	mkdir -p $(dir $(DEMO_OUTPUT))
 	@if [ -f $(DEMO_WEIGHTS) ]; then weights=""; else \
 	  echo "NOTE: no demo weights in this checkout yet: running with --random-init (plumbing only, garbage frames)"; \

@@ -3,6 +3,7 @@ input that fails with exit status 2, a clear message and nothing left behind."""
 
 from __future__ import annotations
 
+import shlex
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +16,11 @@ from stmfnet_trt.io import open_source
 from stmfnet_trt.io.images import encode_png
 
 USER_ERROR = 2
+
+
+def cli(command: str) -> int:
+    """Run ``stmfnet-trt`` in-process with a shell-like argument string."""
+    return main(shlex.split(command))
 
 
 def read_back(path: Path) -> tuple[int, Fraction, tuple[int, int], bool]:
@@ -39,22 +45,8 @@ def write_frames(folder: Path, sizes: list[tuple[int, int]]) -> Path:
 
 def test_run_doubles_frames_and_rate_of_a_real_clip(tmp_path, assets_dir, capsys):
     output = tmp_path / "out.mp4"
-    status = main(
-        [
-            "run",
-            str(assets_dir / "carphone_12.mp4"),
-            "-o",
-            str(output),
-            "--backend",
-            "torch",
-            "--random-init",
-            "--max-frames",
-            "4",
-            "--threads",
-            "2",
-            "-q",
-        ]
-    )
+    clip = assets_dir / "carphone_12.mp4"
+    status = cli(f"run {clip} -o {output} --backend torch --random-init --max-frames 4 --threads 2 -q")
     assert status == 0
     assert read_back(output) == (8, Fraction(60000, 1001), (176, 144), False)
     assert "3 windows interpolated" in capsys.readouterr().out
@@ -63,18 +55,8 @@ def test_run_doubles_frames_and_rate_of_a_real_clip(tmp_path, assets_dir, capsys
 
 def test_run_onnxruntime_backend_with_audio(tmp_path, assets_dir, exported):
     output = tmp_path / "demo_x2.mkv"
-    status = main(
-        [
-            "run",
-            str(assets_dir / "demo.mp4"),
-            "-o",
-            str(output),
-            "--backend",
-            "onnxruntime",
-            "--onnx",
-            str(exported["plugin"]),
-            "-q",
-        ]
+    status = cli(
+        f"run {assets_dir / 'demo.mp4'} -o {output} --backend onnxruntime --onnx {exported['plugin']} -q"
     )
     assert status == 0
     frames, fps, size, has_audio = read_back(output)
@@ -84,21 +66,8 @@ def test_run_onnxruntime_backend_with_audio(tmp_path, assets_dir, exported):
 @pytest.mark.parametrize(("factor", "frames"), [(4, 20), (8, 40)])
 def test_run_factor_4_and_8_with_the_blend_baseline(tmp_path, assets_dir, factor, frames):
     output = tmp_path / "out"
-    status = main(
-        [
-            "run",
-            str(assets_dir / "carphone_12.mp4"),
-            "-o",
-            str(output),
-            "--backend",
-            "blend",
-            "--factor",
-            str(factor),
-            "--max-frames",
-            "5",
-            "-q",
-        ]
-    )
+    clip = assets_dir / "carphone_12.mp4"
+    status = cli(f"run {clip} -o {output} --backend blend --factor {factor} --max-frames 5 -q")
     assert status == 0
     assert len(list(output.glob("*.png"))) == frames
 
@@ -116,24 +85,11 @@ def test_run_matches_backend_output_frame_for_frame(tmp_path, data_dir):
     for i, frame in enumerate(frames):
         (source / f"{i}.png").write_bytes(encode_png(frame))
     checkpoint = data_dir / "student_random_init.pth"
+    output = tmp_path / "out"
     assert (
-        main(
-            [
-                "run",
-                str(source),
-                "-o",
-                str(tmp_path / "out"),
-                "--backend",
-                "torch",
-                "--checkpoint",
-                str(checkpoint),
-                "--no-scene-detect",
-                "-q",
-            ]
-        )
-        == 0
+        cli(f"run {source} -o {output} --backend torch --checkpoint {checkpoint} --no-scene-detect -q") == 0
     )
-    written = [np.asarray(f) for f in open_source(tmp_path / "out")]
+    written = [np.asarray(f) for f in open_source(output)]
     assert (
         len(written) == 6 and np.array_equal(written[0], frames[0]) and np.array_equal(written[2], frames[1])
     )
@@ -147,8 +103,8 @@ def write_file(path: Path, data: bytes) -> Path:
     return path
 
 
-def run_fails(args: list[str], capsys, message: str) -> None:
-    assert main(args) == USER_ERROR
+def run_fails(command: str, capsys, message: str) -> None:
+    assert cli(command) == USER_ERROR
     assert message in capsys.readouterr().err
 
 
@@ -167,7 +123,7 @@ def run_fails(args: list[str], capsys, message: str) -> None:
 def test_bad_inputs_fail_cleanly(tmp_path, capsys, make_input, message):
     source = make_input(tmp_path)
     output = tmp_path / "out.mp4"
-    run_fails(["run", str(source), "-o", str(output), "--backend", "blend", "-q"], capsys, message)
+    run_fails(f"run {source} -o {output} --backend blend -q", capsys, message)
     assert not output.exists() and leftovers(tmp_path) == []
 
 
@@ -176,27 +132,18 @@ def test_truncated_video_fails_cleanly(tmp_path, assets_dir, capsys):
     truncated = tmp_path / "cut.mp4"
     truncated.write_bytes(data[: len(data) // 2])
     output = tmp_path / "out.mp4"
-    run_fails(["run", str(truncated), "-o", str(output), "--backend", "blend", "-q"], capsys, "cut.mp4")
+    run_fails(f"run {truncated} -o {output} --backend blend -q", capsys, "cut.mp4")
     assert not output.exists() and leftovers(tmp_path) == []
 
 
 def test_checkpoint_with_wrong_keys_fails_cleanly(tmp_path, assets_dir, data_dir, capsys):
     state = torch.load(data_dir / "student_random_init.pth", weights_only=True)["state_dict"]
     state["surprise.weight"] = torch.zeros(1)
-    torch.save({"state_dict": state}, tmp_path / "bad.pth")
-    output = tmp_path / "out.mp4"
+    bad = tmp_path / "bad.pth"
+    torch.save({"state_dict": state}, bad)
+    output, clip = tmp_path / "out.mp4", assets_dir / "carphone_12.mp4"
     run_fails(
-        [
-            "run",
-            str(assets_dir / "carphone_12.mp4"),
-            "-o",
-            str(output),
-            "--backend",
-            "torch",
-            "--checkpoint",
-            str(tmp_path / "bad.pth"),
-            "-q",
-        ],
+        f"run {clip} -o {output} --backend torch --checkpoint {bad} -q",
         capsys,
         "1 unexpected: surprise.weight",
     )
@@ -207,11 +154,8 @@ def test_no_checkpoint_is_never_silently_random(tmp_path, assets_dir, capsys, mo
     from stmfnet_trt import weights
 
     monkeypatch.setattr(weights, "DEMO_CHECKPOINT", tmp_path / "absent.pth")
-    run_fails(
-        ["run", str(assets_dir / "carphone_12.mp4"), "-o", str(tmp_path / "o.mp4"), "--backend", "torch"],
-        capsys,
-        "--random-init",
-    )
+    clip = assets_dir / "carphone_12.mp4"
+    run_fails(f"run {clip} -o {tmp_path / 'o.mp4'} --backend torch", capsys, "--random-init")
 
 
 def test_existing_output_and_input_are_protected(tmp_path, assets_dir, capsys):
@@ -219,31 +163,20 @@ def test_existing_output_and_input_are_protected(tmp_path, assets_dir, capsys):
     before = source.read_bytes()
     existing = tmp_path / "out.mp4"
     existing.write_bytes(b"precious")
-    run_fails(["run", str(source), "-o", str(existing), "--backend", "blend", "-q"], capsys, "exists")
+    run_fails(f"run {source} -o {existing} --backend blend -q", capsys, "exists")
     assert existing.read_bytes() == b"precious"
-    run_fails(
-        ["run", str(source), "-o", str(source), "--backend", "blend", "--overwrite", "-q"], capsys, "input"
-    )
+    run_fails(f"run {source} -o {source} --backend blend --overwrite -q", capsys, "input")
     assert source.read_bytes() == before
 
 
 def test_check_passes_for_a_faithful_export_and_fails_past_tolerance(exported, data_dir, assets_dir, capsys):
-    args = [
-        "check",
-        str(exported["plugin"]),
-        "--against",
-        str(exported["portable"]),
-        "--checkpoint",
-        str(data_dir / "student_random_stats.pth"),
-        "--sizes",
-        "128x256",
-        "--frames",
-        str(assets_dir / "carphone_12.mp4"),
-    ]
-    assert main(args) == 0
+    checkpoint, clip = data_dir / "student_random_stats.pth", assets_dir / "carphone_12.mp4"
+    command = (
+        f"check {exported['plugin']} --against {exported['portable']} --checkpoint {checkpoint} "
+        f"--sizes 128x256 --frames {clip}"
+    )
+    assert cli(command) == 0
     out = capsys.readouterr().out
     assert "6 custom AdaptiveWarp" in out and out.count("ok   ") == 4 and "PSNR" in out
     # the random-init weights are a different model: the check must say so and fail
-    run_fails(
-        ["check", str(exported["plugin"]), "--random-init", "--sizes", "128x128"], capsys, "exceed max abs"
-    )
+    run_fails(f"check {exported['plugin']} --random-init --sizes 128x128", capsys, "exceed max abs")

@@ -12,12 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
+from stmfnet_trt.closeable import Closeable
 
-class FrameSource(ABC):
+
+class FrameSource(Closeable, ABC):
     """A stream of frames, each an ``HxWx3`` ``uint8`` RGB array, in display order.
 
     Attributes:
@@ -44,20 +45,6 @@ class FrameSource(ABC):
     @abstractmethod
     def __iter__(self) -> Iterator[np.ndarray]:
         """Yield every frame, the last ones included; raise InputError on unreadable data."""
-
-    def close(self) -> None:  # noqa: B027 - sources without open resources need no cleanup
-        """Release what the source holds open; iterating afterwards is not supported."""
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

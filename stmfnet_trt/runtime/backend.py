@@ -8,10 +8,10 @@ scene cuts, padding policy and encoding live once, in the scheduler, not in each
 from __future__ import annotations
 
 import abc
-from types import TracebackType
 
 import numpy as np
 
+from ..closeable import Closeable
 from ..errors import InputError
 from ..model.padding import check_frame_size
 
@@ -40,7 +40,7 @@ def check_windows(windows: np.ndarray) -> None:
         raise InputError(f"frame values must lie in [0, 1]; got range [{low:.4g}, {high:.4g}]")
 
 
-class Backend(abc.ABC):
+class Backend(Closeable, abc.ABC):
     """Base of every backend: validation once here, the work in ``_interpolate``.
 
     Backends are context managers so that device memory, sessions or server connections are
@@ -61,17 +61,3 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
         """Backend-specific inference on a validated, contiguous batch."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to free
-        """Release resources; the default backend holds none beyond Python objects."""
-
-    def __enter__(self) -> Backend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
