@@ -2,10 +2,26 @@
 
 Public API: ``STMFNetMini`` (the network), ``load_model`` / ``save_checkpoint`` (published
 checkpoint layout, strict loading), ``adaptive_warp`` (the warp oracle).
+
+Imported lazily: ``stmfnet_trt.model.padding`` (the size contract) is torch-free and used by the
+lean runtimes, which must not pull in torch through this package.
 """
 
-from .checkpoint import load_model, save_checkpoint
-from .network import STMFNetMini
-from .warp import adaptive_warp
+from __future__ import annotations
 
-__all__ = ["STMFNetMini", "adaptive_warp", "load_model", "save_checkpoint"]
+import importlib
+
+_PUBLIC = {
+    "STMFNetMini": ".network",
+    "adaptive_warp": ".warp",
+    "load_model": ".checkpoint",
+    "save_checkpoint": ".checkpoint",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name], __name__), name)

@@ -9,20 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from ..warp_op import OP_DOMAIN, OP_NAME
+from ..warp_op import OP_NAME
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
-
-
-def graph_uses_custom_op(path: str | Path) -> bool:
-    """Whether an ONNX file holds ``AdaptiveWarp`` nodes (the plugin variant)."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # protobuf's DecodeError and friends for a damaged file
-        raise UserError(f"ONNX Runtime cannot load {path}: not a readable ONNX model ({exc})") from exc
-    return any(node.op_type == OP_NAME and node.domain == OP_DOMAIN for node in model.graph.node)
 
 
 def create_session(
@@ -32,7 +21,7 @@ def create_session(
     providers: tuple[str, ...] | None = None,
     custom_op_library: str | Path | None = None,
 ):
-    """An ``InferenceSession`` with our custom ops registered when the graph needs them.
+    """An ``InferenceSession`` with our custom-op library registered where it is built.
 
     ``providers`` defaults to the best of TensorRT, CUDA and CPU that this onnxruntime build
     offers (CPU only with the plain ``onnxruntime`` wheel).
@@ -46,12 +35,18 @@ def create_session(
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    # Register our op library whenever it is built (cheap), instead of parsing the graph to see
+    # whether it is needed: that would need the onnx package, which the lean install lacks.
+    missing_library = None
     if custom_op_library is not None:
         options.register_custom_ops_library(str(custom_op_library))
-    elif graph_uses_custom_op(path):
-        from ..plugins import register_ort_ops
+    else:
+        from ..plugins import PluginLibraryError, register_ort_ops
 
-        register_ort_ops(options)
+        try:
+            register_ort_ops(options)
+        except PluginLibraryError as exc:
+            missing_library = exc
     available = ort.get_available_providers()
     chosen = [p for p in (providers or PREFERRED_PROVIDERS) if p in available]
     if not chosen:
@@ -59,4 +54,9 @@ def create_session(
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=chosen)
     except Exception as exc:  # ORT raises its own exception types for invalid or foreign models
+        if missing_library is not None and OP_NAME in str(exc):
+            raise UserError(
+                f"{path} uses the {OP_NAME} custom op (plugin variant) and its CPU library is not built: "
+                f"{missing_library} Or export the portable variant."
+            ) from exc
         raise UserError(f"ONNX Runtime cannot load {path}: {exc}") from exc

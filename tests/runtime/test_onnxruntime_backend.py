@@ -36,3 +36,32 @@ def test_wrong_rank_is_refused_before_ort(exported):
     backend = OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported["portable"]))
     with pytest.raises(InputError, match=r"shape \(N, 4, 3, H, W\)"):
         backend.interpolate(np.zeros((4, 3, 128, 128), np.float32))
+
+
+def test_lean_path_imports_neither_torch_nor_onnx(exported):
+    """The ORT backend runs an export with the core install only (numpy, onnxruntime)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions\n"
+        f"backend = OnnxRuntimeBackend(OnnxRuntimeOptions(model={str(exported['plugin'])!r}, threads=1))\n"
+        "out = backend.interpolate(np.full((1, 4, 3, 128, 128), 0.5, np.float32))\n"
+        "assert out.shape == (1, 3, 128, 128)\n"
+        "print(sorted(m for m in ('torch', 'onnx') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_plugin_graph_without_the_op_library_says_what_to_do(exported, monkeypatch):
+    from stmfnet_trt import plugins
+    from stmfnet_trt.errors import UserError
+
+    def missing():
+        raise plugins.PluginLibraryError("libstmfnet_trt_ort_ops.so not found; build it with `make plugins`.")
+
+    monkeypatch.setattr(plugins, "ort_op_library_path", missing)
+    with pytest.raises(UserError, match=r"AdaptiveWarp custom op .*make plugins"):
+        OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported["plugin"]))
