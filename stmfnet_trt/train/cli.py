@@ -1,0 +1,97 @@
+"""``stmfnet-trt train``: argument parsing only; torch is imported when the command runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train (or resume) a run and print where its weights are."""
+    from .job import TrainSources, resolve_config, run_training
+    from .trainer import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    run_dir = Path(args.out)
+    overrides = {
+        "steps": args.steps,
+        "crop": args.crop,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "max_side": args.max_side,
+        "threads": args.threads,
+    }
+    config = resolve_config(run_dir, args.resume, args.config and Path(args.config), overrides)
+    sources = TrainSources(
+        data=[Path(p) for p in args.data],
+        photos=[Path(p) for p in args.photos],
+        teacher_dir=args.teacher_dir and Path(args.teacher_dir),
+    )
+    result = run_training(
+        sources,
+        run_dir,
+        config,
+        resume=args.resume,
+        init_checkpoint=args.init and Path(args.init),
+        progress=not args.quiet,
+    )
+    mean = sum(result.losses) / len(result.losses)
+    print(
+        f"trained steps {result.start_step + 1}-{result.end_step} of {config.total_steps} "
+        f"(mean loss {mean:.4g}); weights: {run_dir / LAST_CHECKPOINT}"
+        + (
+            f", best held-out PSNR {result.best_psnr:.2f} dB: {run_dir / BEST_CHECKPOINT}"
+            if result.validations
+            else ""
+        )
+    )
+
+
+def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``train`` on the main parser's subparsers and return its parser."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train ST-MFNet Mini (spec recipe; resumable)",
+        description="Trains on 7-frame windows of clips and on photos moved by synthetic motion.",
+    )
+    parser.add_argument(
+        "--data",
+        nargs="*",
+        default=[],
+        metavar="PATH",
+        help="folder from scripts/fetch_training_data.py (clips/, photos/), video files or frame folders",
+    )
+    parser.add_argument(
+        "--photos", nargs="*", default=[], metavar="PATH", help="more still images or folders"
+    )
+    parser.add_argument("--out", required=True, help="run folder: config, checkpoints, log")
+    parser.add_argument("--config", help="JSON file of TrainConfig settings (flags below override it)")
+    parser.add_argument(
+        "--steps", type=_positive, help="total optimiser steps (default: epochs x steps_per_epoch)"
+    )
+    parser.add_argument("--crop", type=_positive, help="square training crop, multiple of 16 (spec: 256)")
+    parser.add_argument("--batch-size", type=_positive, help="samples per step (spec: 2)")
+    parser.add_argument("--lr", type=float, help="initial learning rate (spec: 1e-3)")
+    parser.add_argument("--seed", type=int, help="seed of weights and of every batch")
+    parser.add_argument(
+        "--max-side", type=_positive, help="box-downscale clips and photos to this longer side"
+    )
+    parser.add_argument("--threads", type=_positive, help="torch CPU threads")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pth")
+    parser.add_argument("--init", help="start from these weights (published format) instead of random ones")
+    parser.add_argument(
+        "--teacher-dir",
+        help="distill from teacher frames DIR/<clip>/<frame:06d>.png (frame: the predicted index)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or data summary")
+    parser.set_defaults(handler=cmd_train)
+    return parser

@@ -1,0 +1,215 @@
+"""The training loop: spec §9's optimiser and schedule, resumable checkpoints, held-out PSNR.
+
+A run folder holds
+
+* ``config.json``: the ``TrainConfig`` of the run (a resume reads it back);
+* ``last.pth``: the published layout ``{"epoch", "state_dict"}`` plus what a resume needs
+  (``optimizer``, ``scheduler``, ``step``, ``rng``, ``best_psnr``), written atomically at every
+  checkpoint interval and at the end. Any ST-MFNet Mini loader reads it as a checkpoint;
+* ``best.pth``: the published layout (plus ``step`` and ``val_psnr``) of the weights with the
+  best held-out PSNR so far;
+* ``log.jsonl``: one JSON object per step (loss, lr, seconds) and per validation.
+
+Resuming restores weights, batch-norm statistics, optimiser and scheduler state and the torch
+RNG; batches are a pure function of (seed, step) (``data.py``), so the resumed run repeats the
+uninterrupted run's losses. Log lines written after the last checkpoint are dropped on resume,
+because those steps are run again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..errors import UserError
+from ..evaluate.metrics import psnr
+from ..io.atomic import atomic_output_path
+from ..model.checkpoint import check_state_dict, extract_state_dict, save_checkpoint
+from ..runtime.video import to_video_frame
+from .config import TrainConfig
+from .data import TrainingData, split_window
+from .losses import distillation_loss
+
+# Frames (B, 4, 3, H, W) in [0, 1] -> the teacher's middle frames (B, 3, H, W).
+Teacher = Callable[[torch.Tensor], torch.Tensor]
+
+CONFIG_FILE = "config.json"
+LAST_CHECKPOINT = "last.pth"
+BEST_CHECKPOINT = "best.pth"
+LOG_FILE = "log.jsonl"
+# Settings a resume may change: how long to go on, and how many threads to use.
+RESUME_OVERRIDABLE = frozenset({"steps", "epochs", "threads"})
+
+
+@dataclass
+class TrainResult:
+    """What one ``Trainer.train`` call did: the losses of its steps and its validations."""
+
+    start_step: int
+    end_step: int
+    losses: list[float] = field(default_factory=list)
+    validations: list[tuple[int, float]] = field(default_factory=list)
+    best_psnr: float = -math.inf
+
+
+def quantised_psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """PSNR of one (3, H, W) prediction after clamping and rounding to 8 bits, as evaluation does."""
+    return psnr(to_video_frame(prediction.numpy()), to_video_frame(target.numpy()))
+
+
+class Trainer:
+    """Trains ``model`` (anything called as ``model(f0, f1, f2, f3)``) on ``data``."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        data: TrainingData,
+        config: TrainConfig,
+        run_dir: Path,
+        *,
+        validation: Sequence[torch.Tensor] = (),
+        teacher: Teacher | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.model = model
+        self.data = data
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.validation = list(validation)
+        self.teacher = teacher
+        self.progress = progress
+        self.optimizer = torch.optim.Adamax(
+            model.parameters(),
+            lr=config.lr,
+            betas=config.betas,
+            eps=config.eps,
+            weight_decay=config.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.StepLR(
+            self.optimizer, step_size=config.lr_step_epochs * config.steps_per_epoch, gamma=config.lr_gamma
+        )
+        self.step = 0
+        self.best_psnr = -math.inf
+
+    # -- run folder -------------------------------------------------------------------------
+
+    def _log(self, entry: dict) -> None:
+        with open(self.run_dir / LOG_FILE, "a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def start(self, resume: bool) -> None:
+        """Create the run folder, or pick up its last checkpoint when ``resume`` is set."""
+        last = self.run_dir / LAST_CHECKPOINT
+        if resume and last.is_file():
+            self._load(last)
+            return
+        if last.is_file():
+            raise UserError(f"{self.run_dir} already holds a run: pass --resume, or choose another --out")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_output_path(self.run_dir / CONFIG_FILE, overwrite=True) as temp:
+            temp.write_text(json.dumps(self.config.to_json(), indent=2) + "\n")
+        (self.run_dir / LOG_FILE).unlink(missing_ok=True)
+
+    def _load(self, path: Path) -> None:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        state = extract_state_dict(blob, source=str(path))
+        check_state_dict(self.model, state, str(path))
+        self.model.load_state_dict(state)
+        self.optimizer.load_state_dict(blob["optimizer"])
+        self.scheduler.load_state_dict(blob["scheduler"])
+        torch.set_rng_state(blob["rng"]["torch"])
+        self.step = int(blob["step"])
+        self.best_psnr = float(blob["best_psnr"])
+        log_path = self.run_dir / LOG_FILE
+        kept = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+        with atomic_output_path(log_path, overwrite=True) as temp:
+            temp.write_text("".join(line + "\n" for line in kept))
+
+    def _save(self) -> None:
+        save_checkpoint(
+            self.run_dir / LAST_CHECKPOINT,
+            self.model,
+            epoch=self.step // self.config.steps_per_epoch,
+            step=self.step,
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict(),
+            rng={"torch": torch.get_rng_state()},
+            best_psnr=self.best_psnr,
+        )
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def train_step(self) -> float:
+        """One optimiser step on the batch of ``self.step``; returns its loss."""
+        batch = self.data.batch(self.step, self.config.batch_size)
+        teacher, has_teacher = batch.teacher, batch.has_teacher
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher, has_teacher = self.teacher(batch.inputs), torch.ones_like(has_teacher)
+        self.model.train()
+        output = self.model(*batch.inputs.unbind(dim=1))
+        loss = distillation_loss(output, batch.target, teacher, has_teacher, alpha=self.config.alpha)
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"training diverged at step {self.step + 1}: loss is {loss.item()}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.item()
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        """Mean PSNR (8-bit) of the model on the held-out windows, in eval mode."""
+        self.model.eval()
+        scores = []
+        for window in self.validation:
+            inputs, target = split_window(window)
+            prediction = self.model(*inputs.unsqueeze(0).unbind(dim=1))[0]
+            scores.append(quantised_psnr(prediction, target))
+        self.model.train()
+        return float(np.mean(scores))
+
+    def _validate_and_keep_best(self, result: TrainResult) -> None:
+        score = self.validate()
+        result.validations.append((self.step, score))
+        self._log({"step": self.step, "val_psnr": score})
+        if score > self.best_psnr:
+            self.best_psnr = score
+            save_checkpoint(
+                self.run_dir / BEST_CHECKPOINT,
+                self.model,
+                epoch=self.step // self.config.steps_per_epoch,
+                step=self.step,
+                val_psnr=score,
+            )
+
+    def train(self) -> TrainResult:
+        """Run from the current step to ``config.total_steps``, validating and checkpointing."""
+        config = self.config
+        result = TrainResult(start_step=self.step, end_step=self.step)
+        with tqdm(total=config.total_steps, initial=self.step, unit="step", disable=not self.progress) as bar:
+            while self.step < config.total_steps:
+                began = time.perf_counter()
+                lr = self.optimizer.param_groups[0]["lr"]
+                loss = self.train_step()
+                result.losses.append(loss)
+                self._log({"step": self.step, "loss": loss, "lr": lr, "seconds": time.perf_counter() - began})
+                bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", refresh=False)
+                bar.update()
+                if self.validation and self.step % config.validation_interval == 0:
+                    self._validate_and_keep_best(result)
+                    bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", val_psnr=f"{self.best_psnr:.2f}")
+                if self.step % config.checkpoint_interval == 0 or self.step == config.total_steps:
+                    self._save()
+        result.end_step = self.step
+        result.best_psnr = self.best_psnr
+        return result
