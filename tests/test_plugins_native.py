@@ -134,11 +134,14 @@ def library_or_skip(find) -> Path:
         pytest.skip(str(e))
 
 
-def run_isolated(script: str, env_extra: dict[str, str] | None = None) -> dict:
-    """Run TensorRT work in a fresh interpreter (it can abort); the script prints one JSON line."""
+def run_isolated(script: str, env_extra: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> dict:
+    """Run TensorRT work in a fresh interpreter (it can abort); the script prints one JSON line last.
+
+    ``log`` holds everything else it printed: the plugin logs through TensorRT's logger when it has
+    one (the Python ``trt.Logger`` writes to stdout), else to stderr."""
     env = {**os.environ, **(env_extra or {})}
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
+        [sys.executable, "-c", textwrap.dedent(script), *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -146,7 +149,8 @@ def run_isolated(script: str, env_extra: dict[str, str] | None = None) -> dict:
         timeout=300,
     )
     assert proc.returncode == 0, f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "stderr": proc.stderr}
+    lines = proc.stdout.strip().splitlines()
+    return {**json.loads(lines[-1]), "log": "\n".join(lines[:-1]) + "\n" + proc.stderr}
 
 
 # ------------------------------------------------------------------------------ identity and build
@@ -381,7 +385,7 @@ def test_tensorrt_lean_registry_finds_the_creator():
     assert result["fields"] == [warp_op.ATTR_KERNEL_SIZE, warp_op.ATTR_DILATION, warp_op.ATTR_SOFTMAX]
     assert result["runtime_created"]
     assert result["rejected"] == [True, True, True]
-    assert "kernel_size must be odd" in result["stderr"]
+    assert "kernel_size must be odd" in result["log"]
 
 
 RTX_BUILD_SCRIPT = """
@@ -467,9 +471,174 @@ def test_tensorrt_rtx_builds_engines_with_the_plugin(rtx_lib_dir):
     assert fp16["engine_bytes"] > lib_size
 
     assert result["unpadded"]["engine_bytes"] == 0
-    assert "image height 64 must be the output height 64 + (kernel_size-1)*dilation = 68" in result["stderr"]
+    assert "image height 64 must be the output height 64 + (kernel_size-1)*dilation = 68" in result["log"]
+    # through the builder's logger (the TensorRT-RTX logger finder has the 11.x ABI), not stderr
+    assert "[TRT] [E] AdaptiveWarp plugin: configurePlugin: image height 64" in result["log"]
     assert result["even_k"]["parsed"] is False
-    assert "kernel_size must be odd" in result["stderr"]
+    assert "kernel_size must be odd" in result["log"]
+
+
+# ---------------------------------------------- plain dlopen (Polygraphy --plugins) vs loadLibrary
+
+# Loads the library in the order given (comma-separated steps): "cdll" = ctypes.CDLL(path), what
+# Polygraphy's --plugins does; "load" = get_plugin_registry().load_library(path). After each step:
+# whether get_creator finds AdaptiveWarp and how many registered creators carry its name.
+REGISTRATION_ORDER_SCRIPT = """
+    import ctypes
+    import importlib
+    import json
+    import sys
+
+    module, steps = sys.argv[1], sys.argv[2]
+    trt = importlib.import_module(module)
+    from stmfnet_trt import plugins
+
+    library = str(plugins.trt_plugin_library_path())
+    registry = trt.get_plugin_registry()
+
+    def state():
+        found = registry.get_creator("AdaptiveWarp", "1", "stmfnet_trt") is not None
+        ours = ("AdaptiveWarp", "stmfnet_trt")
+        return [found, sum(1 for c in registry.all_creators if (c.name, c.plugin_namespace) == ours)]
+
+    result = {"version": trt.__version__, "before": state()}
+    for step in steps.split(","):
+        if step == "cdll":
+            ctypes.CDLL(library)
+        else:
+            result["load_library_ok"] = registry.load_library(library) is not None
+        result[step] = state()
+    print(json.dumps(result))
+"""
+
+LEAN10_ENV = "STMFNET_TEST_TRT_LEAN10_DIR"
+
+
+def trt_flavour_env(flavour: str, rtx_libs: Path | None) -> dict[str, str]:
+    """Environment for a subprocess that imports the given TensorRT flavour (skips if absent).
+
+    * ``tensorrt_rtx``: TensorRT-RTX 1.x (11.x ABI), with the libtensorrt_rtx.so symlink dir;
+    * ``tensorrt_lean``: the installed lean runtime (11.x here);
+    * ``tensorrt_lean10``: a TensorRT 10 lean runtime (10.x ABI) from ``$STMFNET_TEST_TRT_LEAN10_DIR``,
+      a ``pip install --no-deps --target DIR tensorrt-lean-cu13==10.16.1.11
+      tensorrt-lean-cu13-bindings==10.16.1.11 tensorrt-lean-cu13-libs==10.16.1.11`` folder.
+    """
+    if flavour == "tensorrt_rtx":
+        ld_path = os.pathsep.join(filter(None, [str(rtx_libs), os.environ.get("LD_LIBRARY_PATH")]))
+        return {"LD_LIBRARY_PATH": ld_path}
+    if flavour == "tensorrt_lean":
+        if importlib.util.find_spec("tensorrt_lean") is None:
+            pytest.skip("tensorrt_lean not installed (pip install tensorrt-lean-cu13)")
+        return {}
+    folder = os.environ.get(LEAN10_ENV)
+    if not folder or not (Path(folder) / "tensorrt_lean").is_dir():
+        pytest.skip(f"set {LEAN10_ENV} to a pip --target folder holding tensorrt-lean-cu13==10.16.1.11")
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [folder, str(REPO), os.environ.get("PYTHONPATH")]))}
+
+
+@pytest.fixture
+def flavour_env(request, tmp_path_factory) -> tuple[str, dict[str, str]]:
+    flavour = request.param
+    rtx_libs = request.getfixturevalue("rtx_lib_dir") if flavour == "tensorrt_rtx" else None
+    env = trt_flavour_env(flavour, rtx_libs)
+    return ("tensorrt_lean" if flavour == "tensorrt_lean10" else flavour), env
+
+
+FLAVOURS = ["tensorrt_rtx", "tensorrt_lean", "tensorrt_lean10"]
+
+
+@pytest.mark.parametrize("flavour_env", FLAVOURS, indirect=True)
+@pytest.mark.parametrize("steps", ["cdll", "cdll,load", "load,cdll"])
+def test_plain_dlopen_registers_and_load_library_still_works(flavour_env, steps):
+    """A plain dlopen into a process with TensorRT registers the creator (the library finds the
+    loaded TensorRT itself); load_library afterwards takes it over instead of failing on a
+    duplicate; a dlopen after load_library changes nothing. Exactly one creator in every case."""
+    library_or_skip(plugins.trt_plugin_library_path)
+    module, env = flavour_env
+    result = run_isolated(REGISTRATION_ORDER_SCRIPT, env, args=(module, steps))
+    if env.get("PYTHONPATH"):
+        assert result["version"].startswith("10.")
+    assert result["before"] == [False, 0]
+    for step in steps.split(","):
+        assert result[step] == [True, 1], (step, result)
+    if "load" in steps:
+        assert result["load_library_ok"] is True
+
+
+RTX_BUILDER_REGISTRY_SCRIPT = """
+    import ctypes
+    import json
+    import tensorrt_rtx as trt
+    from stmfnet_trt import plugins
+
+    library = str(plugins.trt_plugin_library_path())
+    builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+    shared, own = trt.get_plugin_registry(), builder.get_plugin_registry()
+
+    def state():
+        return [r.get_creator("AdaptiveWarp", "1", "stmfnet_trt") is not None for r in (shared, own)]
+
+    ctypes.CDLL(library)
+    result = {"cdll": state()}
+    result["builder_load_ok"] = own.load_library(library) is not None
+    result["builder_load"] = state()
+    result["shared_load_ok"] = shared.load_library(library) is not None
+    result["shared_load"] = state()
+    print(json.dumps(result))
+"""
+
+
+def test_rtx_builder_registry_takes_the_creator_over(rtx_lib_dir):
+    """TensorRT-RTX's builder registry is a registry of its own whose lookups fall back to the
+    process-wide one. Loading into it after a plain dlopen works, and (getCreators withdraws the
+    self-registration, not knowing which registry asks) leaves the creator in the builder registry
+    only, as load_library alone would; loading into the process-wide registry too restores it there."""
+    library_or_skip(plugins.trt_plugin_library_path)
+    result = run_isolated(RTX_BUILDER_REGISTRY_SCRIPT, trt_flavour_env("tensorrt_rtx", rtx_lib_dir))
+    assert result["cdll"] == [True, True]
+    assert result["builder_load_ok"] and result["builder_load"] == [False, True]
+    assert result["shared_load_ok"] and result["shared_load"] == [True, True]
+
+
+def polygraphy_convert(env: dict[str, str], model: Path, plan: Path, plugin_args: list[str]):
+    polygraphy = Path(sys.executable).with_name("polygraphy")
+    if not polygraphy.is_file():
+        pytest.skip("polygraphy not installed in this environment")
+    lo = ["image:[1,3,20,20]", "weight:[1,25,16,16]", "offset_v:[1,25,16,16]", "offset_h:[1,25,16,16]"]
+    hi = ["image:[2,3,68,68]", "weight:[2,25,64,64]", "offset_v:[2,25,64,64]", "offset_h:[2,25,64,64]"]
+    command = [str(polygraphy), "convert", str(model), "--convert-to", "trt", "-o", str(plan)]
+    command += [*plugin_args, "--compute-capabilities", "8.6"]
+    command += ["--trt-min-shapes", *lo, "--trt-opt-shapes", *lo, "--trt-max-shapes", *hi]
+    return subprocess.run(
+        command,
+        env={**os.environ, **env, "POLYGRAPHY_USE_TENSORRT_RTX": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_polygraphy_rtx_plugins_flag_builds_an_engine(rtx_lib_dir, tmp_path):
+    """End to end: `polygraphy convert --plugins LIB` (ctypes.CDLL, no loadLibrary) with the
+    TensorRT-RTX flavour parses the AdaptiveWarp node and builds an engine, on the CPU."""
+    from onnx import TensorProto
+
+    library = library_or_skip(plugins.trt_plugin_library_path)
+    model = tmp_path / "warp.onnx"
+    model.write_bytes(warp_model(TensorProto.FLOAT, softmax=1))
+    env = trt_flavour_env("tensorrt_rtx", rtx_lib_dir)
+
+    without = polygraphy_convert(env, model, tmp_path / "none.plan", [])
+    assert without.returncode != 0  # control: the node needs the plugin
+    assert "Plugin not found" in without.stdout + without.stderr
+
+    plan = tmp_path / "warp.plan"
+    proc = polygraphy_convert(env, model, plan, ["--plugins", str(library)])
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert f"Loading plugin library: {library}" in output
+    assert "Finished engine building" in output
+    assert plan.is_file() and plan.stat().st_size > 0
 
 
 # ------------------------------------------------------------------------------ C ABI (CUDA kernel)

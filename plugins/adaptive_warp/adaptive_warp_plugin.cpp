@@ -5,12 +5,15 @@
 #include "adaptive_warp_plugin.h"
 
 #include "adaptive_warp_kernel.h"
+#include "trt_runtime_abi.h"
 #include "warp_math.h"
 
-#include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <dlfcn.h>
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace stmfnet_trt
 {
@@ -25,22 +28,56 @@ using nvinfer1::TensorRTPhase;
 constexpr int32_t kNbInputs = 4; // image, weight, offset_v, offset_h
 constexpr int32_t kNbOutputs = 1;
 
-// Set by TensorRT through setLoggerFinder() when it loads the library.
-std::atomic<nvinfer1::ILoggerFinder*> gLoggerFinder{nullptr};
+using trt_abi::Layout;
 
-void logMessage(nvinfer1::ILogger::Severity severity, std::string const& text)
+// Where messages go, in this order: the logger finder TensorRT passed to setLoggerFinder() (when
+// IPluginRegistry::loadLibrary loaded us), else the getLogger() of the TensorRT library we
+// self-registered in (plain dlopen), else stderr (errors and warnings only). Each with the layout
+// of the library that owns it (trt_runtime_abi.h). Guarded by gLogMutex (constant-initialized).
+struct LogTarget
 {
-    std::string const line = std::string(kWarpOpName) + " plugin: " + text;
-    nvinfer1::ILoggerFinder* finder = gLoggerFinder.load();
-    nvinfer1::ILogger* logger = finder ? finder->findLogger() : nullptr;
-    if (logger)
+    void* finder = nullptr;
+    Layout finderLayout = Layout::kUnknown;
+    void* (*getLogger)() = nullptr;
+    Layout getLoggerLayout = Layout::kUnknown;
+};
+std::mutex gLogMutex;
+LogTarget gLogTarget;
+
+void logMessage(nvinfer1::ILogger::Severity severity, std::string const& text) noexcept
+{
+    try
     {
-        logger->log(severity, line.c_str());
+        std::string const line = std::string(kWarpOpName) + " plugin: " + text;
+        LogTarget target;
+        {
+            std::lock_guard<std::mutex> lock(gLogMutex);
+            target = gLogTarget;
+        }
+        void* logger = nullptr;
+        Layout layout = Layout::kUnknown;
+        if (target.finder != nullptr)
+        {
+            logger = trt_abi::finderFindLogger(target.finder, target.finderLayout);
+            layout = target.finderLayout;
+        }
+        if (logger == nullptr && target.getLogger != nullptr)
+        {
+            logger = target.getLogger();
+            layout = target.getLoggerLayout;
+        }
+        if (logger != nullptr && trt_abi::loggerLog(logger, layout, severity, line.c_str()))
+        {
+            return;
+        }
+        // Loaded outside TensorRT (host tests, the C ABI through ctypes): stderr is all there is.
+        if (severity <= nvinfer1::ILogger::Severity::kWARNING)
+        {
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
     }
-    else
+    catch (...)
     {
-        // Loaded outside TensorRT (host tests, ctypes): stderr is all there is.
-        std::fprintf(stderr, "%s\n", line.c_str());
     }
 }
 
@@ -451,17 +488,209 @@ char const* AdaptiveWarpPluginCreator::getPluginNamespace() const noexcept
     return kWarpPluginNamespace;
 }
 
+// ================================= registration =================================
+//
+// Two ways in, one creator object (never destroyed: a registry may outlive our static destructors):
+// * IPluginRegistry::loadLibrary / trtexec --dynamicPlugins dlopen us, call setLoggerFinder() and
+//   getCreators(), and register what it returns themselves (refusing a creator that is already
+//   registered);
+// * a plain dlopen (Polygraphy --plugins does ctypes.CDLL(path)) calls nothing: the initializer
+//   below registers the creator itself in the plugin registry of every TensorRT library already
+//   loaded in the process. getCreators() takes such registrations back first, so a later
+//   loadLibrary of this library still succeeds and the creator ends up registered once.
+
+namespace
+{
+
+AdaptiveWarpPluginCreator& theCreator()
+{
+    static auto* const creator = new AdaptiveWarpPluginCreator(); // intentionally leaked
+    return *creator;
+}
+
+// TensorRT libraries whose registry the initializer looks for, by the names they are loaded under.
+// RTLD_NOLOAD only finds libraries already in the process (whatever flags loaded them): it never
+// loads one, and the library keeps no link-time dependency on TensorRT.
+constexpr char const* kTrtLibraries[] = {
+    "libnvinfer.so.10",
+    "libnvinfer.so.11",
+    "libnvinfer.so",
+    "libnvinfer_lean.so.10",
+    "libnvinfer_lean.so.11",
+    "libnvinfer_lean.so",
+    "libtensorrt_rtx.so.1",
+    "libtensorrt_rtx.so",
+};
+
+struct SelfRegistration
+{
+    void* registry;
+    Layout layout;
+    char const* library;
+};
+
+std::mutex gRegistrationMutex;
+std::vector<SelfRegistration>* gSelfRegistrations = nullptr; // created by the initializer, never destroyed
+
+std::string layoutName(Layout layout)
+{
+    return layout == Layout::kTrt10 ? "TensorRT 10 ABI" : layout == Layout::kTrt11 ? "TensorRT 11 ABI" : "unknown ABI";
+}
+
+// Keeps this library mapped for the life of the process once a registry holds a pointer to our
+// creator that no loadLibrary handle accounts for (a dlclose would leave it dangling).
+void pinThisLibrary()
+{
+    Dl_info info{};
+    if (dladdr(&gRegistrationMutex, &info) != 0 && info.dli_fname != nullptr)
+    {
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE); // handle intentionally kept
+    }
+}
+
+void selfRegister(char const* library, std::vector<void*>& visited)
+{
+    void* const handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
+    if (handle == nullptr)
+    {
+        return; // not loaded in this process
+    }
+    using GetRegistryFn = void* (*)();
+    using GetLoggerFn = void* (*)();
+    auto const getRegistry = reinterpret_cast<GetRegistryFn>(dlsym(handle, "getPluginRegistry"));
+    auto const getLogger = reinterpret_cast<GetLoggerFn>(dlsym(handle, "getLogger"));
+    Layout const layout = trt_abi::layoutOfLibrary(handle, library);
+    void* const registry = (getRegistry != nullptr && layout != Layout::kUnknown) ? getRegistry() : nullptr;
+    if (registry == nullptr)
+    {
+        dlclose(handle);
+        logMessage(nvinfer1::ILogger::Severity::kVERBOSE,
+            std::string("not self-registering in ") + library + " (" + layoutName(layout)
+                + ", no getPluginRegistry or an unsupported version): load this library with "
+                  "IPluginRegistry::loadLibrary instead");
+        return;
+    }
+    if (getLogger != nullptr)
+    {
+        std::lock_guard<std::mutex> lock(gLogMutex);
+        if (gLogTarget.getLogger == nullptr)
+        {
+            gLogTarget.getLogger = getLogger;
+            gLogTarget.getLoggerLayout = layout;
+        }
+    }
+    for (void* const seen : visited)
+    {
+        if (seen == registry)
+        {
+            dlclose(handle); // the same library under another name
+            return;
+        }
+    }
+    visited.push_back(registry);
+    // registerCreator, not a getCreator lookup first: TensorRT-RTX logs an error for every lookup
+    // that misses. It refuses (false, silently) a name/version/namespace that is already registered.
+    if (!trt_abi::registryRegisterCreator(registry, layout, theCreator(), kWarpPluginNamespace))
+    {
+        dlclose(handle);
+        logMessage(nvinfer1::ILogger::Severity::kWARNING,
+            std::string("the plugin registry of ") + library + " refused " + kWarpPluginNamespace + "::"
+                + kWarpOpName + " v" + kWarpPluginVersion
+                + ": probably registered already (by another copy of this library?), which stays in use");
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(gRegistrationMutex);
+        gSelfRegistrations->push_back({registry, layout, library}); // handle kept: the registry stays valid
+    }
+    pinThisLibrary();
+    logMessage(nvinfer1::ILogger::Severity::kVERBOSE,
+        std::string("registered ") + kWarpPluginNamespace + "::" + kWarpOpName + " v" + kWarpPluginVersion
+            + " in the plugin registry of " + library + " (" + layoutName(layout) + ")");
+}
+
+// Runs when the library is loaded, whoever loads it. Never throws: a failure only means the
+// creator is not self-registered, and loadLibrary still works.
+struct SelfRegisterOnLoad
+{
+    SelfRegisterOnLoad() noexcept
+    {
+        try
+        {
+            gSelfRegistrations = new std::vector<SelfRegistration>();
+            std::vector<void*> visited; // registries already handled (one library, several names)
+            for (char const* library : kTrtLibraries)
+            {
+                selfRegister(library, visited);
+            }
+        }
+        catch (std::exception const& e)
+        {
+            logError(std::string("self-registration: ") + e.what());
+        }
+        catch (...)
+        {
+            logError("self-registration failed");
+        }
+    }
+};
+
+// Declared after every global it uses (dynamic initialization follows declaration order here;
+// gLogMutex and gRegistrationMutex are constant-initialized).
+SelfRegisterOnLoad const gSelfRegisterOnLoad;
+
+// Takes back what the initializer registered, so that the caller (loadLibrary) can register the
+// creator itself without hitting "already registered".
+void withdrawSelfRegistrations() noexcept
+{
+    try
+    {
+        std::lock_guard<std::mutex> lock(gRegistrationMutex);
+        if (gSelfRegistrations == nullptr)
+        {
+            return;
+        }
+        for (SelfRegistration const& r : *gSelfRegistrations)
+        {
+            bool const ok = trt_abi::registryDeregisterCreator(r.registry, r.layout, theCreator());
+            logMessage(ok ? nvinfer1::ILogger::Severity::kVERBOSE : nvinfer1::ILogger::Severity::kWARNING,
+                std::string(ok ? "withdrew" : "could not withdraw") + " the self-registration in " + r.library
+                    + " before getCreators() hands the creator over");
+        }
+        gSelfRegistrations->clear();
+    }
+    catch (...)
+    {
+    }
+}
+
+// TensorRT passes a finder of its own ABI (trt_runtime_abi.h), whatever headers we were built with.
+void setLoggerFinderImpl(void* finder) noexcept
+{
+    Layout const layout = trt_abi::layoutOfObject(finder);
+    try
+    {
+        std::lock_guard<std::mutex> lock(gLogMutex);
+        gLogTarget.finder = finder;
+        gLogTarget.finderLayout = layout;
+    }
+    catch (...)
+    {
+    }
+}
+
+} // namespace
 } // namespace stmfnet_trt
 
 extern "C" nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
 {
-    static stmfnet_trt::AdaptiveWarpPluginCreator creator;
-    static nvinfer1::IPluginCreatorInterface* const creators[] = {&creator};
+    stmfnet_trt::withdrawSelfRegistrations();
+    static nvinfer1::IPluginCreatorInterface* const creators[] = {&stmfnet_trt::theCreator()};
     nbCreators = 1;
     return creators;
 }
 
 extern "C" void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
 {
-    stmfnet_trt::gLoggerFinder.store(finder);
+    stmfnet_trt::setLoggerFinderImpl(finder);
 }

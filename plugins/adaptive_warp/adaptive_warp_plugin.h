@@ -3,7 +3,10 @@
 //
 // Built against the TensorRT 10.x API (IPluginV3 exists from 10.0); nothing here differs between
 // 10.x and 11.x. Loaded with IPluginRegistry::loadLibrary / trtexec --dynamicPlugins, which look up
-// the exported getCreators() and setLoggerFinder() (declared at the end of this file).
+// the exported getCreators() and setLoggerFinder() (declared at the end of this file), or by a plain
+// dlopen (Polygraphy --plugins), after which the library registers its creator itself in the
+// TensorRT libraries already loaded (adaptive_warp_plugin.cpp, "registration"; the registry and
+// logger ABIs it calls into are in trt_runtime_abi.h).
 #pragma once
 
 #include "warp_identity.h"
@@ -98,7 +101,9 @@ private:
 } // namespace stmfnet_trt
 
 // Entry points looked up by IPluginRegistry::loadLibrary (the only symbols besides the C-ABI kernel
-// launcher that the library exports; see exports_trt.map).
+// launcher that the library exports; see exports_trt.map). getCreators() first withdraws the
+// creator from the registries the load-time self-registration put it in, so that the caller can
+// register it without a duplicate. The finder may have the 10.x or the 11.x ABI (trt_runtime_abi.h).
 #define STMFNET_EXPORT __attribute__((visibility("default")))
 extern "C" STMFNET_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators);
 extern "C" STMFNET_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder);
