@@ -196,6 +196,59 @@ def cmd_check(args: argparse.Namespace) -> None:
     print(f"all comparisons within max abs {args.tolerance:g}")
 
 
+def _default_target() -> str:
+    """Classic TensorRT where it is installed with a GPU, else TensorRT-RTX (builds without a GPU)."""
+    import importlib.util
+
+    from .runtime.torch_backend import cuda_available
+
+    if importlib.util.find_spec("tensorrt") is not None and cuda_available():
+        return "tensorrt"
+    return "rtx"
+
+
+def _sm_list(text: str) -> list[int]:
+    try:
+        return [int(v.replace(".", "")) for v in text.split(",") if v]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--sm takes compute capabilities like 86,89,120; got {text!r}"
+        ) from exc
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    """Build (or fetch from the engine cache) a TensorRT / TensorRT-RTX engine for an ONNX model."""
+    from .engine.build import build_engine, equivalent_commands
+    from .engine.request import BuildRequest, ProfileShapes
+    from .plugins import trt_plugin_library_path
+
+    target = args.target or _default_target()
+    request = BuildRequest(
+        flavour=target,
+        onnx=str(Path(args.model).resolve()),
+        plugin=str(Path(args.plugin).resolve() if args.plugin else trt_plugin_library_path()),
+        profiles=[ProfileShapes.parse(args.shapes)],
+        precision=args.precision,
+        workspace_mb=args.workspace,
+        rtx_targets=args.sm,
+        embed_plugin=not args.no_embed_plugin,
+    )
+    result = build_engine(request, Path(args.output), overwrite=args.overwrite)
+    info = result.sidecar
+    where = "from the engine cache" if result.from_cache else "built"
+    targets = (
+        f"sm {info['rtx_targets']}" if target == "rtx" else f"{info['gpu']} ({info['compute_capability']})"
+    )
+    print(
+        f"{where}: {result.engine} ({target} {info['tensorrt_version']}, {targets}, {info['precision']}, "
+        f"profile {info['profiles'][0]}, {info['plugin_layers']} AdaptiveWarp plugin layers); "
+        f"sidecar {result.engine}.json"
+    )
+    print("equivalent commands:")
+    for line in equivalent_commands(request, Path(args.output)):
+        print(f"  {line}")
+
+
 def _add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="weights in the published format ({'state_dict': ...})")
     parser.add_argument(
@@ -282,6 +335,38 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=cmd_check)
 
 
+def _add_build(subparsers: argparse._SubParsersAction) -> None:
+    build = subparsers.add_parser("build", help="build a TensorRT or TensorRT-RTX engine from an ONNX model")
+    build.add_argument("model", help="exported ONNX (plugin or portable variant)")
+    build.add_argument(
+        "-o", "--output", required=True, help="engine file; its sidecar is written as ENGINE.json"
+    )
+    build.add_argument(
+        "--target",
+        choices=("tensorrt", "rtx"),
+        help="tensorrt: Jetson/data center, builds on its GPU; rtx: GeForce/RTX, builds without one "
+        "(default: tensorrt where installed with a GPU, else rtx)",
+    )
+    build.add_argument("--precision", choices=("fp32",), default="fp32")
+    build.add_argument(
+        "--shapes",
+        default="1x128x128:1x640x1152:1x1152x2048",
+        help="optimisation profile MIN:OPT:MAX, each NxHxW, H and W multiples of 128",
+    )
+    build.add_argument(
+        "--sm", type=_sm_list, default=[86, 89], help="rtx: target compute capabilities, e.g. 86,89,120"
+    )
+    build.add_argument("--plugin", help="plugin library (default: the one built by `make plugins`)")
+    build.add_argument(
+        "--no-embed-plugin",
+        action="store_true",
+        help="do not embed the plugin library in the engine (ship it beside the engine)",
+    )
+    build.add_argument("--workspace", type=_positive_int, default=4096, help="builder workspace limit in MiB")
+    build.add_argument("--overwrite", action="store_true")
+    build.set_defaults(handler=cmd_build)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stmfnet-trt",
@@ -292,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(subparsers)
     _add_export(subparsers)
     _add_check(subparsers)
+    _add_build(subparsers)
     return parser
 
 

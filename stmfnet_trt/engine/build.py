@@ -1,0 +1,166 @@
+"""``stmfnet-trt build``: ONNX -> serialized engine (classic TensorRT or TensorRT-RTX), cached.
+
+Steps: validate, derive the engine's identity (see ``sidecar``), serve it from the engine cache
+when the same inputs were built before, otherwise build in a child process (``worker``), store
+engine + sidecar in the cache, and copy both to the output atomically. A failed or crashed build
+leaves no engine file anywhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..export.cache import cache_root
+from ..io.atomic import atomic_output_path
+from . import sidecar
+from .flavours import require_flavour, worker_environment
+from .request import FLAVOURS, RTX_TARGETS, BuildRequest
+from .worker import MODULES
+
+BUILD_TIMEOUT_S = 3600
+LOG_TAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    engine: Path
+    sidecar: dict
+    from_cache: bool
+    log: str
+
+
+def engine_cache_dir() -> Path:
+    return cache_root() / "engines"
+
+
+def _device_for(flavour: str) -> dict[str, str]:
+    """Classic engines are tied to the build GPU; RTX engines to their target list instead."""
+    if flavour == "rtx":
+        return {}
+    from .worker import _device_info
+
+    try:
+        return _device_info()
+    except Exception as exc:  # cuda-python missing, no driver, no device
+        raise UserError(
+            f"--target tensorrt builds for the GPU it runs on, and none is usable here: {exc}"
+        ) from exc
+
+
+def _check(request: BuildRequest) -> None:
+    if request.flavour not in FLAVOURS:
+        raise UserError(f"--target must be one of {FLAVOURS}, got {request.flavour!r}")
+    if not Path(request.onnx).is_file():
+        raise UserError(f"ONNX model not found: {request.onnx}")
+    if not Path(request.plugin).is_file():
+        raise UserError(f"plugin library not found: {request.plugin} (build it with `make plugins`)")
+    bad = [sm for sm in request.rtx_targets if sm not in RTX_TARGETS]
+    if request.flavour == "rtx" and (bad or not request.rtx_targets):
+        raise UserError(f"--sm must list TensorRT-RTX targets from {RTX_TARGETS}; got {request.rtx_targets}")
+    for profile in request.profiles:
+        profile.validate()
+
+
+def _run_worker(request: BuildRequest, engine: Path) -> tuple[dict, str]:
+    """Build in a child process; return its report and log, or raise a clear UserError."""
+    with tempfile.TemporaryDirectory(prefix="stmfnet-build-") as folder:
+        request_file, report_file = Path(folder) / "request.json", Path(folder) / "report.json"
+        request.write(request_file)
+        try:
+            process = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "stmfnet_trt.engine.worker",
+                    str(request_file),
+                    str(engine),
+                    str(report_file),
+                ],
+                env=worker_environment(request.flavour),
+                capture_output=True,
+                text=True,
+                timeout=BUILD_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise UserError(f"engine build timed out after {BUILD_TIMEOUT_S} s") from exc
+        log = (process.stdout + process.stderr)[-LOG_TAIL_CHARS:]
+        report = json.loads(report_file.read_text()) if report_file.is_file() else {}
+    if process.returncode == 0 and engine.is_file():
+        return report, log
+    engine.unlink(missing_ok=True)
+    if process.returncode < 0 or not report:
+        reason = f"the TensorRT builder crashed (exit status {process.returncode})"
+    else:
+        reason = report.get("error", "unknown error")
+    raise UserError(
+        f"engine build failed, nothing written: {reason}\n--- build log (tail) ---\n{log.strip()}"
+    )
+
+
+def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool = False) -> BuildResult:
+    """Build (or fetch from the cache) the engine for ``request``; copy it to ``output`` if given."""
+    _check(request)
+    require_flavour(request.flavour)
+    if output is not None and output.exists() and not overwrite:
+        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    version = importlib.import_module(MODULES[request.flavour]).__version__
+    fields = sidecar.identity(request, version, _device_for(request.flavour))
+    cached = engine_cache_dir() / sidecar.cache_key(fields)[:24] / "engine.plan"
+    from_cache = cached.is_file() and sidecar.sidecar_path(cached).is_file()
+    log = ""
+    if not from_cache:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output_path(cached, overwrite=True) as temp:
+            report, log = _run_worker(request, temp)
+            description = sidecar.complete(fields, temp, report.get("layers", {}))
+            sidecar.sidecar_path(cached).write_text(json.dumps(description, indent=2) + "\n")
+    description = sidecar.read_sidecar(cached)
+    if output is None:
+        return BuildResult(cached, description, from_cache, log)
+    with atomic_output_path(sidecar.sidecar_path(output), overwrite=True) as temp:
+        shutil.copyfile(sidecar.sidecar_path(cached), temp)
+    with atomic_output_path(output, overwrite=True) as temp:
+        shutil.copyfile(cached, temp)
+    return BuildResult(output, description, from_cache, log)
+
+
+def equivalent_commands(request: BuildRequest, engine: Path) -> list[str]:
+    """The same build with the stock tools, for users who script TensorRT themselves.
+
+    Classic: trtexec and Polygraphy. TensorRT-RTX: Polygraphy in its RTX mode (the SDK's own CLI
+    is not in the wheels, so it is not printed unverified). Polygraphy has no option to embed the
+    plugin in the engine: ship the library beside such an engine.
+    """
+    shapes = {
+        kind: [
+            f"{name}:{'x'.join(map(str, dims[i]))}"
+            for name, dims in request.profiles[0].input_shapes().items()
+        ]
+        for i, kind in enumerate(("min", "opt", "max"))
+    }
+    polygraphy_shapes = " ".join(
+        f"--trt-{kind}-shapes " + " ".join(s.replace(":", ":[").replace("x", ",") + "]" for s in shapes[kind])
+        for kind in ("min", "opt", "max")
+    )
+    polygraphy = (
+        f"polygraphy convert {request.onnx} --convert-to trt -o {engine} --plugins {request.plugin} "
+        f"{polygraphy_shapes}"
+    )
+    if request.flavour == "rtx":
+        targets = " ".join(f"{sm // 10}.{sm % 10}" for sm in request.rtx_targets)
+        return [f"POLYGRAPHY_USE_TENSORRT_RTX=1 {polygraphy} --compute-capabilities {targets}"]
+    return [
+        f"trtexec --onnx={request.onnx} --saveEngine={engine} --stronglyTyped "
+        + " ".join(f"--{kind}Shapes={','.join(shapes[kind])}" for kind in ("min", "opt", "max"))
+        + f" --dynamicPlugins={request.plugin} --setPluginsToSerialize={request.plugin}"
+        f" --memPoolSize=workspace:{request.workspace_mb}M",
+        f"{polygraphy} --strongly-typed --pool-limit workspace:{request.workspace_mb << 20}",
+    ]
