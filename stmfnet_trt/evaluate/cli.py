@@ -27,7 +27,8 @@ def _crop(text: str) -> tuple[int, int]:
     return height, width
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type for counts (shared with ``train``)."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
@@ -69,9 +70,9 @@ def add_eval_parser(
     parser.add_argument("sources", nargs="+", metavar="SRC", help="video files or frame folders")
     parser.add_argument("--json", help="write the full report (per frame too) to this JSON file")
     parser.add_argument("--pictures", help="folder for PNGs of each clip's worst and median frame")
-    parser.add_argument("--max-frames", type=_positive, help="read at most this many frames per clip")
+    parser.add_argument("--max-frames", type=positive_int, help="read at most this many frames per clip")
     parser.add_argument("--crop", type=_crop, help="centre-crop every clip to HxW first")
-    parser.add_argument("--batch-size", type=_positive, default=1, help="windows per inference call")
+    parser.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
     parser.add_argument(
         "--scene-threshold",
         type=float,

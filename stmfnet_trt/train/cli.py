@@ -6,12 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+from ..evaluate.cli import positive_int
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -76,16 +71,16 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     parser.add_argument("--out", required=True, help="run folder: config, checkpoints, log")
     parser.add_argument("--config", help="JSON file of TrainConfig settings (flags below override it)")
     parser.add_argument(
-        "--steps", type=_positive, help="total optimiser steps (default: epochs x steps_per_epoch)"
+        "--steps", type=positive_int, help="total optimiser steps (default: epochs x steps_per_epoch)"
     )
-    parser.add_argument("--crop", type=_positive, help="square training crop, multiple of 16 (spec: 256)")
-    parser.add_argument("--batch-size", type=_positive, help="samples per step (spec: 2)")
+    parser.add_argument("--crop", type=positive_int, help="square training crop, multiple of 16 (spec: 256)")
+    parser.add_argument("--batch-size", type=positive_int, help="samples per step (spec: 2)")
     parser.add_argument("--lr", type=float, help="initial learning rate (spec: 1e-3)")
     parser.add_argument("--seed", type=int, help="seed of weights and of every batch")
     parser.add_argument(
-        "--max-side", type=_positive, help="box-downscale clips and photos to this longer side"
+        "--max-side", type=positive_int, help="box-downscale clips and photos to this longer side"
     )
-    parser.add_argument("--threads", type=_positive, help="torch CPU threads")
+    parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pth")
     parser.add_argument("--init", help="start from these weights (published format) instead of random ones")
     parser.add_argument(

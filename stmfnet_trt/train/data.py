@@ -117,7 +117,7 @@ class TrainingData:
             frames = frames.flip(flips)
             teacher = None if teacher is None else teacher.flip(flips)
         if rng.random() < REVERSE_PROBABILITY:
-            frames = frames.flip(0)  # the target, frame 3, stays in the middle
+            frames = frames.flip(0)  # frame 3 (target, and the teacher frame) stays in the middle
         return frames, teacher
 
     def batch(self, step: int, size: int) -> Batch:

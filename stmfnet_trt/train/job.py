@@ -56,6 +56,10 @@ def build_data(sources: TrainSources, config: TrainConfig) -> tuple[TrainingData
     clips = [load_clip(path, max_side=config.max_side, holdout=config.holdout) for path in found.clips]
     photos = [load_photo(path, config.max_side) for path in found.photos]
     for clip in clips:
+        if min(clip.frames.shape[1:3]) < config.crop:
+            log.warning(
+                "%s: frames smaller than the %d px crop; not used for training", clip.name, config.crop
+            )
         log.info(
             "%s: %d frames %dx%d, %d training / %d held-out windows, %d skipped (scene cut or repeat)",
             clip.name,

@@ -129,7 +129,8 @@ class Trainer:
         self.step = int(blob["step"])
         self.best_psnr = float(blob["best_psnr"])
         log_path = self.run_dir / LOG_FILE
-        kept = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+        lines = log_path.read_text().splitlines() if log_path.is_file() else []
+        kept = [line for line in lines if json.loads(line)["step"] <= self.step]
         with atomic_output_path(log_path, overwrite=True) as temp:
             temp.write_text("".join(line + "\n" for line in kept))
 
@@ -207,7 +208,7 @@ class Trainer:
                 bar.update()
                 if self.validation and self.step % config.validation_interval == 0:
                     self._validate_and_keep_best(result)
-                    bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", val_psnr=f"{self.best_psnr:.2f}")
+                    bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", best_psnr=f"{self.best_psnr:.2f}")
                 if self.step % config.checkpoint_interval == 0 or self.step == config.total_steps:
                     self._save()
         result.end_step = self.step
