@@ -87,6 +87,14 @@ def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
     return OnnxRuntimeBackend(OnnxRuntimeOptions(model=model, threads=args.threads))
 
 
+def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
+    from .runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+
+    if not args.engine:
+        raise UserError("--backend tensorrt needs --engine PLAN (build one with `stmfnet-trt build`)")
+    return TensorRTBackend(TensorRTOptions(engine=Path(args.engine)))
+
+
 def _make_blend_backend(args: argparse.Namespace) -> Backend:
     from .runtime.blend_backend import BlendBackend
 
@@ -106,6 +114,7 @@ BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {
     "auto": _make_auto_backend,
     "torch": _make_torch_backend,
     "onnxruntime": _make_onnxruntime_backend,
+    "tensorrt": _make_tensorrt_backend,
     "blend": _make_blend_backend,
 }
 
@@ -279,6 +288,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_weights_arguments(run)
     run.add_argument("--onnx", help="onnxruntime backend: an exported model (else exported once and cached)")
+    run.add_argument("--engine", help="tensorrt backend: an engine from `stmfnet-trt build` (with its .json)")
     run.add_argument(
         "--variant",
         choices=VARIANTS,

@@ -7,6 +7,7 @@ them; everything else runs on a CPU-only machine from the committed data in ``te
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,12 @@ def _tensorrt_available() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA; none is visible to torch here")
     skip_trt = pytest.mark.skip(reason="needs full TensorRT (tensorrt module) and a GPU; not installed here")
+    skip_slow = pytest.mark.skip(reason="takes many minutes on 2 cores; run with STMFNET_RUN_SLOW=1")
     has_gpu, has_trt = _cuda_available(), _tensorrt_available()
+    run_slow = os.environ.get("STMFNET_RUN_SLOW") == "1"
     for item in items:
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
         if "gpu" in item.keywords and not has_gpu:
             item.add_marker(skip_gpu)
         if "tensorrt" in item.keywords and not has_trt:

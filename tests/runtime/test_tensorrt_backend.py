@@ -1,0 +1,87 @@
+"""TensorRT backend: the engine checks that run anywhere, and the GPU run where one exists."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stmfnet_trt.cli import main
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.tensorrt_backend import check_engine
+
+RTX_SIDECAR = {"flavour": "rtx", "tensorrt_version": "1.7.1", "rtx_targets": [86, 89], "plugin_sha256": "aa"}
+
+
+def engine_with_sidecar(tmp_path, sidecar: dict | None):
+    engine = tmp_path / "model.plan"
+    engine.write_bytes(b"engine bytes")
+    if sidecar is not None:
+        (tmp_path / "model.plan.json").write_text(json.dumps(sidecar))
+    return engine
+
+
+def test_matching_engine_is_accepted(tmp_path):
+    engine = engine_with_sidecar(tmp_path, RTX_SIDECAR)
+    here = {"flavour": "rtx", "tensorrt_version": "1.7.1", "plugin_sha256": "aa", "compute_capability": "8.6"}
+    assert check_engine(engine, here) == RTX_SIDECAR
+
+
+def test_engine_for_other_targets_or_plugin_is_refused_with_reasons(tmp_path):
+    engine = engine_with_sidecar(tmp_path, RTX_SIDECAR)
+    here = {
+        "flavour": "rtx",
+        "tensorrt_version": "1.7.1",
+        "plugin_sha256": "bb",
+        "compute_capability": "12.0",
+    }
+    with pytest.raises(UserError) as info:
+        check_engine(engine, here)
+    assert "sm_120 is not among the engine's targets [86, 89]" in str(info.value)
+    assert "plugin_sha256" in str(info.value) and "stmfnet-trt build" in str(info.value)
+
+
+def test_engine_without_sidecar_or_file_is_refused(tmp_path):
+    with pytest.raises(UserError, match="has no sidecar"):
+        check_engine(engine_with_sidecar(tmp_path, None), {})
+    with pytest.raises(UserError, match="engine not found"):
+        check_engine(tmp_path / "absent.plan", {})
+
+
+def test_cli_without_gpu_or_engine_fails_cleanly(tmp_path, assets_dir, capsys):
+    clip, output = assets_dir / "carphone_12.mp4", tmp_path / "out.mp4"
+    assert main(["run", str(clip), "-o", str(output), "--backend", "tensorrt"]) == 2
+    assert "needs --engine" in capsys.readouterr().err
+    engine = engine_with_sidecar(tmp_path, RTX_SIDECAR)
+    assert main(["run", str(clip), "-o", str(output), "--backend", "tensorrt", "--engine", str(engine)]) == 2
+    err = capsys.readouterr().err
+    assert "GPU" in err or "not installed" in err or "cuda-python" in err
+    assert not output.exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+def test_classic_engine_matches_onnxruntime(exported, tmp_path):
+    """On a machine with TensorRT and a GPU: build the plugin variant, run it, compare with ORT."""
+    from stmfnet_trt.engine.build import build_engine
+    from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
+    from stmfnet_trt.export.exporter import random_frames
+    from stmfnet_trt.plugins import trt_plugin_library_path
+    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+
+    request = BuildRequest(
+        flavour="tensorrt",
+        onnx=str(exported["plugin"]),
+        plugin=str(trt_plugin_library_path()),
+        profiles=[ProfileShapes.parse("1x128x128:1x256x256:2x512x512")],
+    )
+    engine = build_engine(request, tmp_path / "model.plan").engine
+    windows = random_frames((2, 4, 3, 200, 300), seed=3)
+    with TensorRTBackend(TensorRTOptions(engine)) as trt_backend:
+        first = trt_backend.interpolate(windows)
+        second = trt_backend.interpolate(windows[:1, :, :, :128, :128])  # shape change between runs
+    reference = OnnxRuntimeBackend(OnnxRuntimeOptions(exported["plugin"])).interpolate(windows)
+    assert np.abs(first - reference).max() <= 1e-4
+    assert second.shape == (1, 3, 128, 128)
