@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import panning_frames, smooth_photo
+from synthetic_media import panning_frames, smooth_photo
 
 from stmfnet_trt.errors import UserError
 from stmfnet_trt.io.images import encode_png

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import smooth_photo, write_frames
+from synthetic_media import smooth_photo, write_frames
 
 from stmfnet_trt.errors import UserError
 from stmfnet_trt.model.checkpoint import load_model
