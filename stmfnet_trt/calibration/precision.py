@@ -25,6 +25,7 @@ from ..export.exporter import random_frames
 from ..io.atomic import atomic_output_path
 from .exclusions import resolve_exclusions
 from .prepare import META_PRECISION, PreparedCore, prepared_core
+from .tools import autocast_fp16, check_method, quantize_int8
 from .windows import CalibrationData
 
 PRECISIONS = ("fp16", "int8")
@@ -50,12 +51,8 @@ def _convert(
     """The converted core and the convolutions kept FP32 by name."""
     region = prepared.region
     if precision == "fp16":
-        from .tools import autocast_fp16
-
         keep = [*region.offset_convs, *region.weight_convs, *user_fp32]
         return autocast_fp16(prepared.path, keep, _reference_feeds(prepared, windows)), keep
-    from .tools import quantize_int8
-
     keep = [*region.offset_convs, *user_fp32]
     output = prepared.work / "core_int8.onnx"
     return quantize_int8(prepared.path, prepared.feeds(windows), method, keep, output), keep
@@ -81,8 +78,10 @@ def make_precision_onnx(
     """
     if precision not in PRECISIONS:
         raise UserError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "int8" and (calib is None or len(calib.calib) == 0):
-        raise UserError("INT8 needs calibration windows (CalibrationData from load_calibration_windows)")
+    if precision == "int8":
+        check_method(method)
+        if calib is None or len(calib.calib) == 0:
+            raise UserError("INT8 needs calibration windows (CalibrationData from load_calibration_windows)")
     out = Path(out)
     if out.suffix != ".onnx":
         raise UserError(f"output must end in .onnx: {out}")

@@ -20,6 +20,7 @@ from .groups import layer_group
 from .prepare import PreparedCore, prepared_core
 from .qdq import keep_quantized, quantized_inputs
 from .quality import model_outputs
+from .tools import check_method, quantize_int8
 from .windows import CalibrationData
 
 ALL_DEFAULT = "default INT8 (all but offset heads)"
@@ -82,8 +83,7 @@ def sensitivity_report(
     fp32_onnx: str | os.PathLike[str], data: CalibrationData, *, method: str = "max", fine: bool = False
 ) -> SensitivityReport:
     """Calibrate on ``data.calib``, measure each group alone on ``data.held_out``."""
-    from .tools import quantize_int8
-
+    check_method(method)
     reference = model_outputs(fp32_onnx, data.held_out)
     with prepared_core(Path(fp32_onnx), data.calib) as prepared:
         output = prepared.work / "core_int8.onnx"

@@ -33,6 +33,15 @@ def _exact(names: Sequence[str]) -> list[str]:
     return [f"^{re.escape(name)}$" for name in names]
 
 
+def check_method(method: str) -> None:
+    """Refuse an unknown INT8 calibration method before any work is done."""
+    if method not in CALIBRATION_METHODS:
+        raise UserError(
+            f"calibration method must be one of {CALIBRATION_METHODS}, got {method!r} (ModelOpt 0.47's INT8 "
+            "PTQ offers no percentile calibration)"
+        )
+
+
 def _require_modelopt() -> None:
     try:
         import modelopt.onnx  # noqa: F401
@@ -64,11 +73,7 @@ def quantize_int8(
     core: Path, reader: CalibrationDataReader, method: str, keep_fp32: Sequence[str], output: Path
 ) -> onnx.ModelProto:
     """INT8 Q/DQ core, calibrated by ``method`` on the windows ``reader`` yields."""
-    if method not in CALIBRATION_METHODS:
-        raise UserError(
-            f"calibration method must be one of {CALIBRATION_METHODS}, got {method!r} (ModelOpt 0.47's INT8 "
-            "PTQ offers no percentile calibration)"
-        )
+    check_method(method)
     _require_modelopt()
     from modelopt.onnx.quantization import quantize
 

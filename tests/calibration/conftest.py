@@ -1,0 +1,51 @@
+"""Shared, session-scoped data of the precision tests: windows from the bundled clips and the
+low-precision models built from the random-stats fixture (``exported``, tests/conftest.py).
+
+Everything runs at 128x128 with few windows so that the directory stays within minutes on two
+cores: each FP16 build is ~10-20 s, each INT8 build ~15 s, each gate a few seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stmfnet_trt.calibration import load_calibration_windows, make_precision_onnx
+
+SHAPE = (128, 128)
+
+
+@pytest.fixture(scope="session")
+def demo_windows(assets_dir: Path):
+    """Big Buck Bunny: 3 calibration + 2 held-out windows (the INT8 data)."""
+    return load_calibration_windows(assets_dir / "demo.mp4", 3, shape=SHAPE, held_out=2)
+
+
+@pytest.fixture(scope="session")
+def carphone_windows(assets_dir: Path):
+    """carphone: 2 windows for FP16's magnitude rule + 2 held-out windows."""
+    return load_calibration_windows(assets_dir / "carphone_12.mp4", 2, shape=SHAPE, held_out=2)
+
+
+@pytest.fixture(scope="session")
+def precision_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("precision")
+
+
+@pytest.fixture(scope="session")
+def int8_models(exported, demo_windows, precision_dir) -> dict[str, Path]:
+    """Both variants in INT8, calibrated (max) on the same demo windows."""
+    return {
+        variant: make_precision_onnx(
+            exported[variant], "int8", precision_dir / f"{variant}_int8.onnx", calib=demo_windows
+        )
+        for variant in ("plugin", "portable")
+    }
+
+
+@pytest.fixture(scope="session")
+def fp16_plugin(exported, carphone_windows, precision_dir) -> Path:
+    return make_precision_onnx(
+        exported["plugin"], "fp16", precision_dir / "plugin_fp16.onnx", calib=carphone_windows
+    )
