@@ -22,11 +22,13 @@ from stmfnet_trt.train.trainer import LAST_CHECKPOINT, LOG_FILE, Trainer
 
 
 @pytest.fixture(autouse=True)
-def _flush_denormals():
-    """Flush denormals as ``run_training`` does (random weights make them: ~10x slower on a CPU),
-    and restore the process-wide settings so that other tests' numerics stay untouched."""
+def _fast_cpu_settings():
+    """Flush denormals as ``run_training`` does (random weights make them: ~10x slower on a CPU)
+    and use one thread: two spinning OpenMP threads slow down 5-10x whenever another process
+    takes a core, one thread does not. Restored afterwards for the other tests."""
     threads = torch.get_num_threads()
     torch.set_flush_denormal(True)
+    torch.set_num_threads(1)
     yield
     torch.set_flush_denormal(False)
     torch.set_num_threads(threads)
@@ -42,7 +44,6 @@ class FixedBatch:
         return self.fixed
 
 
-@pytest.mark.slow
 def test_one_step_of_the_real_model_lowers_the_loss_on_a_fixed_batch(tmp_path):
     torch.manual_seed(0)
     photos = [smooth_photo(200, 240)]
@@ -118,7 +119,6 @@ def test_resume_refuses_to_change_the_recipe(tmp_path):
         resolve_config(tmp_path, True, None, {"crop": 256})
 
 
-@pytest.mark.slow
 def test_train_command_trains_validates_and_writes_loadable_weights(tmp_path, capsys):
     photos = write_frames(tmp_path / "photos", [smooth_photo(200, 240, seed) for seed in range(2)])
     config = tmp_path / "cpu.json"
