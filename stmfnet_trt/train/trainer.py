@@ -134,12 +134,19 @@ class Trainer:
         with atomic_output_path(log_path, overwrite=True) as temp:
             temp.write_text("".join(line + "\n" for line in kept))
 
-    def _save(self) -> None:
+    def _save(self, name: str, **extra: object) -> None:
+        """The weights in the published layout, plus the step and ``extra``, written atomically."""
         save_checkpoint(
-            self.run_dir / LAST_CHECKPOINT,
+            self.run_dir / name,
             self.model,
             epoch=self.step // self.config.steps_per_epoch,
             step=self.step,
+            **extra,
+        )
+
+    def _save_resume_state(self) -> None:
+        self._save(
+            LAST_CHECKPOINT,
             optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(),
             rng={"torch": torch.get_rng_state()},
@@ -185,13 +192,7 @@ class Trainer:
         self._log({"step": self.step, "val_psnr": score})
         if score > self.best_psnr:
             self.best_psnr = score
-            save_checkpoint(
-                self.run_dir / BEST_CHECKPOINT,
-                self.model,
-                epoch=self.step // self.config.steps_per_epoch,
-                step=self.step,
-                val_psnr=score,
-            )
+            self._save(BEST_CHECKPOINT, val_psnr=score)
 
     def train(self) -> TrainResult:
         """Run from the current step to ``config.total_steps``, validating and checkpointing."""
@@ -210,7 +211,7 @@ class Trainer:
                     self._validate_and_keep_best(result)
                     bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", best_psnr=f"{self.best_psnr:.2f}")
                 if self.step % config.checkpoint_interval == 0 or self.step == config.total_steps:
-                    self._save()
+                    self._save_resume_state()
         result.end_step = self.step
         result.best_psnr = self.best_psnr
         return result
