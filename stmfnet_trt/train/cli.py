@@ -38,6 +38,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         resume=args.resume,
         init_checkpoint=args.init and Path(args.init),
         progress=not args.quiet,
+        device=args.device,
     )
     mean = sum(result.losses) / len(result.losses)
     print(
@@ -81,6 +82,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--max-side", type=positive_int, help="box-downscale clips and photos to this longer side"
     )
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pth")
     parser.add_argument("--init", help="start from these weights (published format) instead of random ones")
     parser.add_argument(

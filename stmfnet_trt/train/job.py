@@ -13,6 +13,7 @@ import torch
 from ..errors import UserError
 from ..model.checkpoint import load_model
 from ..model.network import STMFNetMini
+from ..runtime.torch_backend import resolve_device
 from .config import TrainConfig
 from .data import DataOptions, TrainingData, validation_windows
 from .sources import discover_sources, load_clip, load_photo
@@ -87,12 +88,14 @@ def run_training(
     init_checkpoint: Path | None = None,
     teacher: Teacher | None = None,
     progress: bool = True,
+    device: str = "auto",
 ) -> TrainResult:
     """Train ST-MFNet Mini into ``run_dir`` (see ``trainer.py`` for what it holds).
 
     The model starts from ``init_checkpoint`` (fine-tuning) or from random weights seeded with
-    ``config.seed``. Denormal floats are flushed to zero: randomly initialised heads produce
-    them, and on x86 they make the CPU forward pass up to 10x slower.
+    ``config.seed``, and runs on ``device`` ("auto": CUDA when torch sees a GPU). Denormal
+    floats are flushed to zero: randomly initialised heads produce them, and on x86 they make
+    the CPU forward pass up to 10x slower.
     """
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -103,7 +106,16 @@ def run_training(
         torch.manual_seed(config.seed)
         model = STMFNetMini()
     data, validation = build_data(sources, config)
-    trainer = Trainer(model, data, config, run_dir, validation=validation, teacher=teacher, progress=progress)
+    trainer = Trainer(
+        model,
+        data,
+        config,
+        run_dir,
+        validation=validation,
+        teacher=teacher,
+        progress=progress,
+        device=resolve_device(device),
+    )
     trainer.start(resume)
     if trainer.step >= config.total_steps:
         raise UserError(

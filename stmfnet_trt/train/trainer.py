@@ -78,8 +78,10 @@ class Trainer:
         validation: Sequence[torch.Tensor] = (),
         teacher: Teacher | None = None,
         progress: bool = True,
+        device: str = "cpu",
     ) -> None:
-        self.model = model
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
         self.data = data
         self.config = config
         self.run_dir = Path(run_dir)
@@ -158,13 +160,15 @@ class Trainer:
     def train_step(self) -> float:
         """One optimiser step on the batch of ``self.step``; returns its loss."""
         batch = self.data.batch(self.step, self.config.batch_size)
-        teacher, has_teacher = batch.teacher, batch.has_teacher
+        inputs, target = batch.inputs.to(self.device), batch.target.to(self.device)
+        teacher = None if batch.teacher is None else batch.teacher.to(self.device)
+        has_teacher = batch.has_teacher.to(self.device)
         if self.teacher is not None:
             with torch.no_grad():
-                teacher, has_teacher = self.teacher(batch.inputs), torch.ones_like(has_teacher)
+                teacher, has_teacher = self.teacher(inputs), torch.ones_like(has_teacher)
         self.model.train()
-        output = self.model(*batch.inputs.unbind(dim=1))
-        loss = distillation_loss(output, batch.target, teacher, has_teacher, alpha=self.config.alpha)
+        output = self.model(*inputs.unbind(dim=1))
+        loss = distillation_loss(output, target, teacher, has_teacher, alpha=self.config.alpha)
         if not torch.isfinite(loss):
             raise RuntimeError(f"training diverged at step {self.step + 1}: loss is {loss.item()}")
         self.optimizer.zero_grad(set_to_none=True)
@@ -181,8 +185,8 @@ class Trainer:
         scores = []
         for window in self.validation:
             inputs, target = split_window(window)
-            prediction = self.model(*inputs.unsqueeze(0).unbind(dim=1))[0]
-            scores.append(quantised_psnr(prediction, target))
+            prediction = self.model(*inputs.unsqueeze(0).to(self.device).unbind(dim=1))[0]
+            scores.append(quantised_psnr(prediction.cpu(), target))
         self.model.train()
         return float(np.mean(scores))
 
