@@ -19,7 +19,6 @@ they are kept for independent evaluation, so nothing may be trained or tuned on 
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,8 +32,6 @@ from ..io import open_source
 from ..io.folder_source import list_images
 from ..io.images import IMAGE_SUFFIXES, decode_image, to_rgb
 from ..runtime.scene import SceneCutDetector
-
-log = logging.getLogger(__name__)
 
 DEFAULT_HOLDOUT = 0.15
 # Mean absolute difference (in [0, 1] units) below which a frame counts as a repeat. Big Buck
