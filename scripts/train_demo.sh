@@ -22,15 +22,16 @@ cd "$(dirname "$0")/.."
 RUN_DIR="${STMFNET_TRT_TRAIN_DIR:-$HOME/.cache/stmfnet-trt/train/demo}"
 DATA_DIR="${STMFNET_TRT_DATA_DIR:-$HOME/.cache/stmfnet-trt/data}"
 STEPS="${STEPS:-6000}"
+THREADS="${THREADS:-2}"  # 1 while the machine runs other work
 BIN="${VENV:-.venv}/bin"
 # Idle OpenMP threads sleep instead of spinning: on a machine shared with other jobs, spinning
 # 2-thread steps measured 25-45 s instead of 7-9 s (1 thread alone: about 5 s).
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
-"$BIN/python" scripts/fetch_training_data.py --out "$DATA_DIR" --mate-backgrounds
+"$BIN/python" scripts/fetch_training_data.py --out "$DATA_DIR"
 
 if [ -f "$RUN_DIR/last.pth" ]; then
-  exec "$BIN/stmfnet-trt" train --data "$DATA_DIR" --out "$RUN_DIR" --steps "$STEPS" --resume
+  exec "$BIN/stmfnet-trt" train --data "$DATA_DIR" --out "$RUN_DIR" --steps "$STEPS" --threads "$THREADS" --resume
 fi
 config="$(mktemp)"
 trap 'rm -f "$config"' EXIT
@@ -45,4 +46,4 @@ cat >"$config" <<'JSON'
   "val_windows": 8
 }
 JSON
-"$BIN/stmfnet-trt" train --data "$DATA_DIR" --out "$RUN_DIR" --config "$config" --steps "$STEPS"
+"$BIN/stmfnet-trt" train --data "$DATA_DIR" --out "$RUN_DIR" --config "$config" --steps "$STEPS" --threads "$THREADS"

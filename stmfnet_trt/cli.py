@@ -13,21 +13,17 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from .cli_types import positive_int
 from .errors import UserError
+from .evaluate.cli import add_eval_parser
 from .export.contract import VARIANTS
 from .runtime.backend import Backend
 from .runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from .runtime.scheduler import SUPPORTED_FACTORS
+from .train.cli import add_train_parser
 
 EXIT_USER_ERROR = 2
 RANDOM_INIT_SEED = 0
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _fraction(text: str) -> Fraction:
@@ -295,9 +291,9 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         help="ONNX variant to export for onnxruntime (default: plugin where the op library is built)",
     )
     run.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
-    run.add_argument("--threads", type=_positive_int, help="CPU threads for inference")
-    run.add_argument("--batch-size", type=_positive_int, default=1, help="windows per inference call")
-    run.add_argument("--max-frames", type=_positive_int, help="read at most this many input frames")
+    run.add_argument("--threads", type=positive_int, help="CPU threads for inference")
+    run.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
+    run.add_argument("--max-frames", type=positive_int, help="read at most this many input frames")
     run.add_argument("--fps", type=_fraction, help="frame rate of a frame folder (default 25)")
     run.add_argument(
         "--scene-threshold",
@@ -341,7 +337,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--frames", help="a clip whose first four frames are compared too")
     check.add_argument("--tolerance", type=float, default=1e-4, help="max abs difference allowed")
-    check.add_argument("--threads", type=_positive_int, help="ONNX Runtime threads")
+    check.add_argument("--threads", type=positive_int, help="ONNX Runtime threads")
     check.set_defaults(handler=cmd_check)
 
 
@@ -372,9 +368,20 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not embed the plugin library in the engine (ship it beside the engine)",
     )
-    build.add_argument("--workspace", type=_positive_int, default=4096, help="builder workspace limit in MiB")
+    build.add_argument("--workspace", type=positive_int, default=4096, help="builder workspace limit in MiB")
     build.add_argument("--overwrite", action="store_true")
     build.set_defaults(handler=cmd_build)
+
+
+def _add_eval(subparsers: argparse._SubParsersAction) -> None:
+    evaluate = add_eval_parser(subparsers, lambda args: BACKENDS[args.backend](args))
+    evaluate.add_argument("--backend", choices=sorted(BACKENDS), default="auto")
+    _add_weights_arguments(evaluate)
+    evaluate.add_argument("--onnx", help="onnxruntime backend: an exported model")
+    evaluate.add_argument("--engine", help="tensorrt backend: an engine from `stmfnet-trt build`")
+    evaluate.add_argument("--variant", choices=VARIANTS, help="ONNX variant to export for onnxruntime")
+    evaluate.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
+    evaluate.add_argument("--threads", type=positive_int, help="CPU threads for inference")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -388,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(subparsers)
     _add_check(subparsers)
     _add_build(subparsers)
+    add_train_parser(subparsers)
+    _add_eval(subparsers)
     return parser
 
 

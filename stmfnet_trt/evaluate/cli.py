@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ..cli_types import positive_int
 from ..runtime.backend import Backend
 from ..runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
 
@@ -25,14 +26,6 @@ def _crop(text: str) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"crop sides must be positive, got {text}")
     return height, width
-
-
-def positive_int(text: str) -> int:
-    """argparse type for counts (shared with ``train``)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:

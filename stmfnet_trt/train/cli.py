@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..evaluate.cli import positive_int
+from ..cli_types import positive_int
 
 
 def cmd_train(args: argparse.Namespace) -> None:
