@@ -263,6 +263,30 @@ def _add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which backend runs the model and what it is built from (shared by run and eval)."""
+    parser.add_argument(
+        "--backend",
+        choices=sorted(BACKENDS),
+        default="auto",
+        help="auto: torch on a CUDA GPU, else ONNX Runtime; blend: frame averaging baseline",
+    )
+    _add_weights_arguments(parser)
+    parser.add_argument(
+        "--onnx", help="onnxruntime backend: an exported model (else exported once and cached)"
+    )
+    parser.add_argument(
+        "--engine", help="tensorrt backend: an engine from `stmfnet-trt build` (with its .json)"
+    )
+    parser.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        help="ONNX variant to export for onnxruntime (default: plugin where the op library is built)",
+    )
+    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for inference")
+
+
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="interpolate a video or a folder of frames")
     run.add_argument("input", help="video file (anything FFmpeg reads) or folder of PNG/JPEG frames")
@@ -276,22 +300,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         default=2,
         help="frame-rate multiplier (x4/x8 by recursive midpoints)",
     )
-    run.add_argument(
-        "--backend",
-        choices=sorted(BACKENDS),
-        default="auto",
-        help="auto: torch on a CUDA GPU, else ONNX Runtime; blend: frame averaging baseline",
-    )
-    _add_weights_arguments(run)
-    run.add_argument("--onnx", help="onnxruntime backend: an exported model (else exported once and cached)")
-    run.add_argument("--engine", help="tensorrt backend: an engine from `stmfnet-trt build` (with its .json)")
-    run.add_argument(
-        "--variant",
-        choices=VARIANTS,
-        help="ONNX variant to export for onnxruntime (default: plugin where the op library is built)",
-    )
-    run.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
-    run.add_argument("--threads", type=positive_int, help="CPU threads for inference")
+    _add_backend_arguments(run)
     run.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
     run.add_argument("--max-frames", type=positive_int, help="read at most this many input frames")
     run.add_argument("--fps", type=_fraction, help="frame rate of a frame folder (default 25)")
@@ -375,13 +384,7 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_eval(subparsers: argparse._SubParsersAction) -> None:
     evaluate = add_eval_parser(subparsers, lambda args: BACKENDS[args.backend](args))
-    evaluate.add_argument("--backend", choices=sorted(BACKENDS), default="auto")
-    _add_weights_arguments(evaluate)
-    evaluate.add_argument("--onnx", help="onnxruntime backend: an exported model")
-    evaluate.add_argument("--engine", help="tensorrt backend: an engine from `stmfnet-trt build`")
-    evaluate.add_argument("--variant", choices=VARIANTS, help="ONNX variant to export for onnxruntime")
-    evaluate.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
-    evaluate.add_argument("--threads", type=positive_int, help="CPU threads for inference")
+    _add_backend_arguments(evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:
