@@ -54,7 +54,8 @@ def load_fp32(path: Path) -> onnx.ModelProto:
     meta = {p.key: p.value for p in model.metadata_props}
     if META_PRECISION in meta or any(n.op_type == "QuantizeLinear" for n in model.graph.node):
         raise UserError(
-            f"{path} is already a {meta.get(META_PRECISION, 'quantized')} model; use the FP32 export"
+            f"{path} is already a low-precision model ({meta.get(META_PRECISION, 'Q/DQ')}); "
+            "start from the FP32 export"
         )
     return model
 

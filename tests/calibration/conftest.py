@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stmfnet_trt.calibration import load_calibration_windows, make_precision_onnx
+from stmfnet_trt.calibration.quality import model_outputs
+from stmfnet_trt.model.checkpoint import file_sha256
 
 SHAPE = (128, 128)
 
@@ -34,7 +37,13 @@ def precision_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def int8_models(exported, demo_windows, precision_dir) -> dict[str, Path]:
+def fp32_digests(exported) -> dict[str, str]:
+    """sha256 of the FP32 exports before any precision pass read them."""
+    return {variant: file_sha256(path) for variant, path in exported.items()}
+
+
+@pytest.fixture(scope="session")
+def int8_models(exported, fp32_digests, demo_windows, precision_dir) -> dict[str, Path]:
     """Both variants in INT8, calibrated (max) on the same demo windows."""
     return {
         variant: make_precision_onnx(
@@ -45,7 +54,21 @@ def int8_models(exported, demo_windows, precision_dir) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def fp16_plugin(exported, carphone_windows, precision_dir) -> Path:
+def fp16_plugin(exported, fp32_digests, carphone_windows, precision_dir) -> Path:
     return make_precision_onnx(
         exported["plugin"], "fp16", precision_dir / "plugin_fp16.onnx", calib=carphone_windows
     )
+
+
+@pytest.fixture(scope="session")
+def fp32_outputs(exported):
+    """FP32 outputs of a variant on a data set's held-out windows, computed once."""
+    cache: dict[tuple[str, int], np.ndarray] = {}
+
+    def outputs(variant: str, data) -> np.ndarray:
+        key = (variant, id(data))
+        if key not in cache:
+            cache[key] = model_outputs(exported[variant], data.held_out)
+        return cache[key]
+
+    return outputs
