@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from .bench.cli import add_bench_parser
 from .cli_types import positive_int
 from .errors import UserError
 from .evaluate.cli import add_eval_parser
@@ -387,6 +388,15 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
     _add_backend_arguments(evaluate)
 
 
+def _add_bench(subparsers: argparse._SubParsersAction) -> None:
+    bench = add_bench_parser(subparsers, lambda args: BACKENDS[args.backend](args))
+    _add_weights_arguments(bench)
+    bench.add_argument("--variant", choices=VARIANTS, help="ONNX variant to export for onnxruntime")
+    bench.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
+    bench.add_argument("--threads", type=positive_int, help="CPU threads for inference")
+    bench.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stmfnet-trt",
@@ -400,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build(subparsers)
     add_train_parser(subparsers)
     _add_eval(subparsers)
+    _add_bench(subparsers)
     return parser
 
 
