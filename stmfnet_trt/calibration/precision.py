@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 
 from ..errors import UserError
+from ..export.contract import META_OPSET
 from ..export.exporter import random_frames
 from ..io.atomic import atomic_output_path
 from .exclusions import resolve_exclusions
@@ -43,6 +44,15 @@ def _reference_feeds(prepared: PreparedCore, windows: np.ndarray) -> Path:
     for index, window in enumerate(windows[:FP16_REFERENCE_WINDOWS]):
         np.savez(folder / f"window{index}.npz", **prepared.runner(window, prepared.region.outputs))
     return folder
+
+
+def _set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
+    """Set metadata entries, replacing any with the same keys."""
+    kept = [p for p in model.metadata_props if p.key not in values]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in values.items():
+        model.metadata_props.add(key=key, value=value)
 
 
 def _convert(
@@ -102,8 +112,16 @@ def make_precision_onnx(
         "frames": "smooth random" if calib is None else Path(calib.source).name or "given arrays",
         **({"method": method} if precision == "int8" else {}),
     }
-    full.metadata_props.add(key=META_PRECISION, value=precision)
-    full.metadata_props.add(key=META_PRECISION_CONFIG, value=json.dumps(settings, sort_keys=True))
+    # INT8 raises the opset (ModelOpt writes opset 19 Q/DQ): keep the exporter's record truthful.
+    opset = next(o.version for o in full.opset_import if o.domain in ("", "ai.onnx"))
+    _set_metadata(
+        full,
+        {
+            META_PRECISION: precision,
+            META_PRECISION_CONFIG: json.dumps(settings, sort_keys=True),
+            META_OPSET: str(opset),
+        },
+    )
     from ..export.warp_schema import register_warp_schema
 
     register_warp_schema()

@@ -47,8 +47,8 @@ def _require_modelopt() -> None:
         import modelopt.onnx  # noqa: F401
     except ImportError as exc:
         raise UserError(
-            "FP16/INT8 builds need NVIDIA ModelOpt: pip install nvidia-modelopt onnx-graphsurgeon "
-            "onnxconverter-common lief (CPU is enough; see docs/precision.md)"
+            "FP16/INT8 builds need NVIDIA ModelOpt (its GPU extra is not needed): pip install "
+            "'nvidia-modelopt==0.47.*' onnx-graphsurgeon lief onnxscript (see docs/precision.md)"
         ) from exc
 
 

@@ -22,11 +22,12 @@ from stmfnet_trt.calibration.qdq import quantized_inputs
 from stmfnet_trt.calibration.quality import model_outputs
 from stmfnet_trt.calibration.warp_region import find_warp_region
 from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import META_OPSET
 from stmfnet_trt.export.exporter import random_frames
 from stmfnet_trt.export.parity import Difference
 from stmfnet_trt.export.warp_schema import register_warp_schema
 from stmfnet_trt.model.checkpoint import file_sha256
-from stmfnet_trt.warp_op import OP_NAME
+from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
 FLOAT, FLOAT16, INT64 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.INT64
 
@@ -128,6 +129,9 @@ def test_int8_qdq_stays_off_the_warp_and_the_offsets(exported, int8_models, vari
     config = json.loads(meta[META_PRECISION_CONFIG])
     assert meta[META_PRECISION] == "int8" and config["method"] == "max" and config["windows"] == 3
     assert config["fp32_convs"] == list(region.offset_convs) and config["shape"] == [128, 128]
+    opset = {o.domain: o.version for o in model.opset_import}
+    assert meta[META_OPSET] == str(opset[""]) == "19"  # ModelOpt writes opset 19 Q/DQ
+    assert opset.get(OP_DOMAIN) == (1 if variant == "plugin" else None)
 
 
 def test_plugin_int8_carries_the_same_qdq_as_portable_int8(int8_models, demo_windows, fp32_outputs):
