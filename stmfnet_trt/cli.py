@@ -222,24 +222,95 @@ def _sm_list(text: str) -> list[int]:
         ) from exc
 
 
+def _precision_settings(args: argparse.Namespace):
+    from .calibration import load_exclusions
+    from .engine.precision_step import PrecisionSettings
+
+    return PrecisionSettings(
+        precision=args.precision,
+        calib=args.calib,
+        windows=args.calib_windows,
+        held_out=args.held_out,
+        shape=args.calib_shape or _default_calib_shape(args.shapes),
+        method=args.calib_method,
+        exclude=load_exclusions(args.exclude) if args.exclude else (),
+        seed=args.seed,
+        threshold_db=args.min_psnr,
+        accept_quality_loss=args.accept_quality_loss,
+    )
+
+
+def _default_calib_shape(shapes: str) -> tuple[int, int]:
+    """The default calibration size, no larger than the profile's optimum shape."""
+    from .engine.precision_step import DEFAULT_CALIB_SHAPE
+    from .engine.request import ProfileShapes
+
+    _, height, width = ProfileShapes.parse(shapes).opt
+    return min(height, DEFAULT_CALIB_SHAPE[0]), min(width, DEFAULT_CALIB_SHAPE[1])
+
+
+def _low_precision_onnx(args: argparse.Namespace, fp32_onnx: Path):
+    """The gated FP16/INT8 model for ``build``, with its numbers printed."""
+    from .engine.precision_step import precision_onnx
+
+    settings = _precision_settings(args)
+    made = precision_onnx(fp32_onnx, settings)
+    print(f"{args.precision} model{' (from the cache)' if made.from_cache else ''}: {made.path}")
+    print(f"  quality gate, ONNX Runtime on the CPU: {made.report.summary()}")
+    return settings, made
+
+
 def cmd_build(args: argparse.Namespace) -> None:
-    """Build (or fetch from the engine cache) a TensorRT / TensorRT-RTX engine for an ONNX model."""
+    """Build (or fetch from the engine cache) a TensorRT / TensorRT-RTX engine for an ONNX model.
+
+    FP16/INT8 first turn the FP32 export into a gated low-precision ONNX (TensorRT builds
+    strongly typed networks: the precision lives in the graph), then build that.
+    """
     from .engine.build import build_engine, equivalent_commands
+    from .engine.flavours import missing_flavour
+    from .engine.precision_step import copy_onnx, engine_gate
     from .engine.request import BuildRequest, ProfileShapes
+    from .engine.sidecar import sha256_of
     from .plugins import trt_plugin_library_path
 
+    fp32_onnx, output = Path(args.model).resolve(), Path(args.output)
+    if args.onnx_only and args.precision == "fp32":
+        raise UserError("--onnx-only writes an FP16 or INT8 ONNX; pick --precision fp16 or int8")
+    if output.exists() and not args.overwrite:  # before minutes of calibration, not after
+        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    output.parent.mkdir(parents=True, exist_ok=True)
     target = args.target or _default_target()
+    onnx_to_build, provenance, settings = fp32_onnx, {}, None
+    if args.precision != "fp32":
+        settings, made = _low_precision_onnx(args, fp32_onnx)
+        if args.onnx_only:
+            print(f"written: {copy_onnx(made.path, output, overwrite=args.overwrite)}")
+            return
+        onnx_to_build = made.path
+        provenance = {
+            "source_onnx": str(fp32_onnx),
+            "source_onnx_sha256": sha256_of(fp32_onnx),
+            "quality_gate_onnxruntime": made.report.summary(),
+            "calibration": {"source": args.calib, "windows": args.calib_windows, "held_out": args.held_out},
+        }
+        reason = missing_flavour(target)
+        if reason is not None:
+            raise UserError(
+                f"{reason}. The {args.precision} ONNX passed its gate and is kept: {made.path} "
+                "(--onnx-only -o FILE.onnx copies it; build it on the target machine)"
+            )
     request = BuildRequest(
         flavour=target,
-        onnx=str(Path(args.model).resolve()),
+        onnx=str(onnx_to_build),
         plugin=str(Path(args.plugin).resolve() if args.plugin else trt_plugin_library_path()),
         profiles=[ProfileShapes.parse(args.shapes)],
         precision=args.precision,
         workspace_mb=args.workspace,
         rtx_targets=args.sm,
         embed_plugin=not args.no_embed_plugin,
+        provenance=provenance,
     )
-    result = build_engine(request, Path(args.output), overwrite=args.overwrite)
+    result = build_engine(request, output, overwrite=args.overwrite)
     info = result.sidecar
     where = "from the engine cache" if result.from_cache else "built"
     targets = (
@@ -250,8 +321,15 @@ def cmd_build(args: argparse.Namespace) -> None:
         f"profile {info['profiles'][0]}, {info['plugin_layers']} AdaptiveWarp plugin layers); "
         f"sidecar {result.engine}.json"
     )
+    if settings is not None:
+        report, why_not = engine_gate(result.engine, fp32_onnx, settings)
+        print(
+            f"  quality gate, the engine itself: {report.summary()}"
+            if report is not None
+            else f"  quality gate on the engine skipped: {why_not}"
+        )
     print("equivalent commands:")
-    for line in equivalent_commands(request, Path(args.output)):
+    for line in equivalent_commands(request, output):
         print(f"  {line}")
 
 
@@ -363,7 +441,41 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
         help="tensorrt: Jetson/data center, builds on its GPU; rtx: GeForce/RTX, builds without one "
         "(default: tensorrt where installed with a GPU, else rtx)",
     )
-    build.add_argument("--precision", choices=("fp32",), default="fp32")
+    build.add_argument(
+        "--precision",
+        choices=("fp32", "fp16", "int8"),
+        default="fp32",
+        help="fp16/int8: the ONNX is converted first (warp kept FP32) and must pass a quality gate "
+        "against FP32 on held-out windows (docs/precision.md)",
+    )
+    build.add_argument(
+        "--calib", help="int8 (required) / fp16 (optional): a video or frame folder to calibrate on"
+    )
+    build.add_argument("--calib-windows", type=positive_int, default=16, help="calibration windows")
+    build.add_argument(
+        "--held-out", type=positive_int, default=4, help="windows kept out of calibration for the gate"
+    )
+    build.add_argument(
+        "--calib-shape",
+        type=_size,
+        help="HxW the calibration frames are fitted to (default: the profile's OPT, at most 384x640)",
+    )
+    build.add_argument("--calib-method", choices=("max", "entropy"), default="max", help="int8 calibration")
+    build.add_argument(
+        "--exclude", help='JSON/YAML {"exclude": [node regexes]} kept FP32 (see the sensitivity report)'
+    )
+    build.add_argument("--seed", type=int, default=0, help="which windows are drawn")
+    build.add_argument(
+        "--min-psnr", type=float, help="gate threshold in dB vs FP32 (default: fp16 45, int8 32)"
+    )
+    build.add_argument(
+        "--accept-quality-loss", action="store_true", help="report a model below the gate instead of failing"
+    )
+    build.add_argument(
+        "--onnx-only",
+        action="store_true",
+        help="stop after the gated FP16/INT8 ONNX and write it to -o (no TensorRT needed)",
+    )
     build.add_argument(
         "--shapes",
         default="1x128x128:1x640x1152:1x1152x2048",

@@ -59,7 +59,8 @@ class QualityGateError(UserError):
     def __init__(self, report: QualityReport) -> None:
         super().__init__(
             f"{report.summary()}. Exclude the layers that cost most (see the sensitivity report), use a "
-            "higher precision, or accept the loss explicitly (accept_quality_loss=True)"
+            "higher precision, or accept the loss explicitly (--accept-quality-loss; in Python "
+            "accept_quality_loss=True)"
         )
         self.report = report
 

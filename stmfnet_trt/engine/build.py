@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UserError
@@ -39,6 +39,18 @@ class BuildResult:
 
 def engine_cache_dir() -> Path:
     return cache_root() / "engines"
+
+
+def timing_cache_path(tensorrt_version: str, device: dict[str, str]) -> Path:
+    """One classic timing cache per TensorRT version and GPU model, shared by all builds.
+
+    Kernel timing dominates a classic build; with the cache a rebuild at another precision or
+    profile re-times only the layers it has not seen.
+    """
+    gpu = "".join(c if c.isalnum() else "-" for c in device.get("gpu", "gpu"))
+    folder = engine_cache_dir() / "timing"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"trt{tensorrt_version}-{gpu}-sm{device.get('compute_capability', '')}.cache"
 
 
 def _device_for(flavour: str) -> dict[str, str]:
@@ -112,7 +124,10 @@ def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool 
     if output is not None and output.exists() and not overwrite:
         raise UserError(f"{output} exists; pass --overwrite to replace it")
     version = importlib.import_module(MODULES[request.flavour]).__version__
-    fields = sidecar.identity(request, version, _device_for(request.flavour))
+    device = _device_for(request.flavour)
+    if request.flavour == "tensorrt" and request.timing_cache is None:
+        request = replace(request, timing_cache=str(timing_cache_path(version, device)))
+    fields = sidecar.identity(request, version, device)
     cached = engine_cache_dir() / sidecar.cache_key(fields)[:24] / "engine.plan"
     from_cache = cached.is_file() and sidecar.sidecar_path(cached).is_file()
     log = ""
@@ -120,7 +135,7 @@ def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool 
         cached.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output_path(cached, overwrite=True) as temp:
             report, log = _run_worker(request, temp)
-            description = sidecar.complete(fields, temp, report.get("layers", {}))
+            description = sidecar.complete(fields, temp, report.get("layers", {}), request.provenance)
             sidecar.sidecar_path(cached).write_text(json.dumps(description, indent=2) + "\n")
     description = sidecar.read_sidecar(cached)
     if output is None:

@@ -21,10 +21,18 @@ INSTALL_HINTS = {
 }
 
 
+def missing_flavour(flavour: str) -> str | None:
+    """Why the flavour cannot build here (its Python module is not installed), or None."""
+    if importlib.util.find_spec(MODULES[flavour]) is None:
+        return f"--target {flavour} needs the {MODULES[flavour]} module: {INSTALL_HINTS[flavour]}"
+    return None
+
+
 def require_flavour(flavour: str) -> None:
     """Fail clearly when the flavour's Python module is not installed."""
-    if importlib.util.find_spec(MODULES[flavour]) is None:
-        raise UserError(f"--target {flavour} needs the {MODULES[flavour]} module: {INSTALL_HINTS[flavour]}")
+    reason = missing_flavour(flavour)
+    if reason is not None:
+        raise UserError(reason)
 
 
 def _rtx_library_dir() -> Path | None:

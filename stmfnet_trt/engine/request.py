@@ -78,6 +78,9 @@ class BuildRequest:
     rtx_targets: list[int] = field(default_factory=lambda: list(DEFAULT_RTX_TARGETS))
     embed_plugin: bool = True
     timing_cache: str | None = None
+    # Where the ONNX came from (e.g. the FP32 export and quality gate of an FP16/INT8 model):
+    # recorded in the sidecar, not part of the engine's identity (the ONNX sha256 is).
+    provenance: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -69,10 +69,11 @@ def cache_key(fields: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def complete(fields: dict, engine: Path, layers: dict[str, int]) -> dict:
-    """Identity plus facts about the built file."""
+def complete(fields: dict, engine: Path, layers: dict[str, int], provenance: dict | None = None) -> dict:
+    """Identity plus facts about the built file and where its ONNX came from."""
     return {
         **fields,
+        **({"provenance": provenance} if provenance else {}),
         "engine_sha256": sha256_of(engine),
         "layers": layers,
         "plugin_layers": layers.get("PLUGIN_V3", 0),

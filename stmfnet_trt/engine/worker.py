@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -91,7 +92,10 @@ def build(request: BuildRequest, engine_out: Path, report: dict) -> bool:
         return False
     engine_out.write_bytes(engine)
     if timing_cache is not None and request.timing_cache:
-        Path(request.timing_cache).write_bytes(timing_cache.serialize())
+        # Replace, never write in place: a torn cache file would fail every later build.
+        partial = Path(f"{request.timing_cache}.{os.getpid()}.partial")
+        partial.write_bytes(timing_cache.serialize())
+        os.replace(partial, request.timing_cache)
     report["engine_bytes"] = engine.nbytes
     return True
 
