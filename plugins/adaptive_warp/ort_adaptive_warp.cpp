@@ -2,7 +2,8 @@
 //
 // Lets ONNX Runtime run the plugin variant of the exported model on a CPU, e.g. to check an export
 // against the PyTorch oracle before building a TensorRT engine. Only I/O adaptation lives here: the
-// math is warp_math.h's warpRowsHost, the same code the ctest checks against the golden cases.
+// math is warp_cpu.h's warpRowsHost (warp_math.h's arithmetic in vectorised loops), the same code the
+// ctest checks against the golden cases.
 //
 // Usage: SessionOptions.register_custom_ops_library(path); nodes of domain "ai.stmfnet_trt", op
 // "AdaptiveWarp", FP32 or FP16 (all inputs and the output of one type), attributes kernel_size,
@@ -16,7 +17,7 @@
 #undef ORT_API_MANUAL_INIT
 
 #include "warp_identity.h"
-#include "warp_math.h"
+#include "warp_cpu.h"
 
 #include <memory>
 #include <mutex>

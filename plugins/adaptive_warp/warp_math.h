@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __CUDACC__
 #include <cuda_fp16.h>
@@ -174,6 +175,48 @@ SW_HD SW_FORCEINLINE TapSample makeTapSample(
     return s;
 }
 
+// The softmax's two reductions, written once for every host. The max is a plain compare (NaN in,
+// NaN out, as torch.softmax) so that CPU compilers vectorise it; the exponential is only ever taken
+// of x = logit - max <= 0 (or NaN).
+SW_HD SW_FORCEINLINE float softmaxMax(float a, float b)
+{
+    return b > a ? b : a;
+}
+
+// exp(x) for x <= 0 in plain float arithmetic (Cephes expf: Cody-Waite reduction by ln 2, degree-6
+// polynomial, exponent bits; max relative error ~2e-7), so that CPU compilers vectorise it (a libm
+// expf call blocks vectorisation) and every host computes the same function. exp(0) is exactly 1.
+// Below about -87.3 (where exp would turn denormal) the power of two 2^-127 is built as the bit
+// pattern 0, so the result is exactly 0: a softmax of +-1e4 logits gives exact one-hot weights, and
+// -inf gives 0. NaN propagates (through r; its cast is avoided, being undefined behaviour).
+// Branch-free on purpose: one select per step keeps the loops around it vectorisable.
+SW_HD SW_FORCEINLINE float softmaxExp(float x)
+{
+    constexpr float kLog2e = 1.44269504088896341f;
+    constexpr float kLn2Hi = 0.693359375f;
+    constexpr float kLn2Lo = -2.12194440e-4f;
+    float const clamped = x < -88.0f ? -88.0f : x;
+    float const v = clamped * kLog2e - 0.5f;
+    int const n = static_cast<int>(v == v ? v : 0.0f); // round half away from zero: n in [-127, 0]
+    float const nf = static_cast<float>(n);
+    float const r = (clamped - nf * kLn2Hi) - nf * kLn2Lo; // |r| <= ln(2)/2
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float const y = (p * (r * r) + r) + 1.0f;
+    uint32_t const bits = static_cast<uint32_t>(n + 127) << 23; // 2^n; n = -127 gives +0
+#ifdef __CUDA_ARCH__
+    float const scale = __uint_as_float(bits);
+#else
+    float scale;
+    memcpy(&scale, &bits, sizeof(scale));
+#endif
+    return y * scale;
+}
+
 // Turns the raw weight input of a tap into the tap weight: identity, or the numerically stable
 // softmax over the K*K taps of the pixel (max subtracted, so logits of +-1e4 stay finite). The max
 // and the sum are computed once per pixel and shared by all channels.
@@ -194,19 +237,19 @@ struct TapWeighting
         tw.maxLogit = Storage<T>::load(pixelWeights);
         for (int n = 1; n < taps; ++n)
         {
-            tw.maxLogit = fmaxf(tw.maxLogit, Storage<T>::load(pixelWeights + n * tapStride));
+            tw.maxLogit = softmaxMax(tw.maxLogit, Storage<T>::load(pixelWeights + n * tapStride));
         }
         tw.sumExp = 0.0f;
         for (int n = 0; n < taps; ++n)
         {
-            tw.sumExp += expf(Storage<T>::load(pixelWeights + n * tapStride) - tw.maxLogit);
+            tw.sumExp += softmaxExp(Storage<T>::load(pixelWeights + n * tapStride) - tw.maxLogit);
         }
         return tw;
     }
 
     SW_HD SW_FORCEINLINE float operator()(float raw) const
     {
-        return softmax ? expf(raw - maxLogit) / sumExp : raw;
+        return softmax ? softmaxExp(raw - maxLogit) / sumExp : raw;
     }
 };
 
@@ -259,23 +302,6 @@ SW_HD SW_FORCEINLINE void warpPixel(WarpShape const& s, WarpTensors<T> const& t,
 }
 
 // ---- Host-only helpers (plain host functions; nvcc compiles them for the host side only) ----
-
-// CPU entry point: output rows [rowBegin, rowEnd) of the flattened (b, i) row index b*H + i.
-// Each output element is computed by exactly one call in a fixed order, so splitting the rows over
-// threads gives the same bits as one thread.
-template <typename T>
-void warpRowsHost(WarpShape const& s, WarpTensors<T> const& t, int64_t rowBegin, int64_t rowEnd)
-{
-    for (int64_t row = rowBegin; row < rowEnd; ++row)
-    {
-        int const b = static_cast<int>(row / s.H);
-        int const i = static_cast<int>(row % s.H);
-        for (int j = 0; j < s.W; ++j)
-        {
-            warpPixel(s, t, b, i, j);
-        }
-    }
-}
 
 // Checks the attributes; returns an empty string when they are valid, else a message for the user.
 inline std::string warpAttributeError(int64_t kernelSize, int64_t dilation, int64_t softmax)

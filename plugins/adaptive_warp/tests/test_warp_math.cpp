@@ -1,15 +1,18 @@
-// Host test of warp_math.h: the same warpRowsHost() the ONNX Runtime op runs, against the golden
-// cases of the spec (K = 5, d = 1) and the K = 3, d = 2 case made with warp_loop.
+// Host test of warp_math.h and warp_cpu.h: the same warpRowsHost() the ONNX Runtime op runs, against
+// the golden cases of the spec (K = 5, d = 1) and the K = 3, d = 2 case made with warp_loop; and
+// every CPU build of the row loop against warpPixel(), the per-pixel form the CUDA kernel runs.
 //
 // Usage: test_warp_math <dir with golden_case*.bin and extra_*.bin>
 #include "warp_case_io.h"
-#include "warp_math.h"
+#include "warp_cpu.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <functional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,23 +46,49 @@ WarpShape shapeOf(WarpCase const& c, bool softmax)
     return stmfnet_trt::makeWarpShape(dims, c.kernelSize, c.dilation, softmax);
 }
 
-// Runs the warp over all rows, split into `threads` contiguous row ranges run concurrently.
-std::vector<float> runWarp(WarpCase const& c, std::vector<float> const& weight, bool softmax, int threads = 1)
+// One implementation of "compute output rows [begin, end)".
+using RowsFn = std::function<void(WarpShape const&, WarpTensors<float> const&, int64_t, int64_t)>;
+
+void rowsHost(WarpShape const& s, WarpTensors<float> const& t, int64_t begin, int64_t end)
 {
-    WarpShape const s = shapeOf(c, softmax);
-    std::vector<float> out(c.output.data.size(), std::nanf(""));
-    WarpTensors<float> const t{c.image.data.data(), weight.data(), c.offV.data.data(), c.offH.data.data(), out.data()};
-    int64_t const rows = static_cast<int64_t>(s.B) * s.H;
+    stmfnet_trt::warpRowsHost(s, t, begin, end);
+}
+
+// warpPixel() pixel by pixel: what each CUDA thread computes.
+void rowsPerPixel(WarpShape const& s, WarpTensors<float> const& t, int64_t begin, int64_t end)
+{
+    for (int64_t row = begin; row < end; ++row)
+    {
+        for (int j = 0; j < s.W; ++j)
+        {
+            stmfnet_trt::warpPixel(s, t, static_cast<int>(row / s.H), static_cast<int>(row % s.H), j);
+        }
+    }
+}
+
+// Runs the warp over all rows, split into `threads` contiguous row ranges run concurrently.
+std::vector<float> runWarp(WarpShape const& s, float const* image, float const* weight, float const* offV,
+    float const* offH, int threads = 1, RowsFn const& rows = rowsHost)
+{
+    std::vector<float> out(static_cast<size_t>(s.B) * s.C * s.H * s.W, std::nanf(""));
+    WarpTensors<float> const t{image, weight, offV, offH, out.data()};
+    int64_t const count = static_cast<int64_t>(s.B) * s.H;
     std::vector<std::thread> pool;
     for (int p = 0; p < threads; ++p)
     {
-        pool.emplace_back([&, p] { stmfnet_trt::warpRowsHost(s, t, rows * p / threads, rows * (p + 1) / threads); });
+        pool.emplace_back([&, p] { rows(s, t, count * p / threads, count * (p + 1) / threads); });
     }
     for (auto& th : pool)
     {
         th.join();
     }
     return out;
+}
+
+std::vector<float> runWarp(WarpCase const& c, std::vector<float> const& weight, bool softmax, int threads = 1)
+{
+    return runWarp(
+        shapeOf(c, softmax), c.image.data.data(), weight.data(), c.offV.data.data(), c.offH.data.data(), threads);
 }
 
 double maxAbsDiff(std::vector<float> const& a, std::vector<float> const& b)
@@ -139,6 +168,78 @@ void testThreadedRowsAreDeterministic(WarpCase const& c)
     std::vector<float> const three = runWarp(c, c.weight.data, false, 3);
     check(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)) == 0,
         c.name + ": 3 threads give the same bits as 1");
+}
+
+bool sameBits(std::vector<float> const& a, std::vector<float> const& b)
+{
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The vectorised row loop (each CPU build of it) must give warpPixel's bits: same expressions, same
+// tap order, no contraction. A wide, many-channel random case covers several pixel blocks, a
+// partial block and channel chunks of 4 and 3; logits of both signs and large offsets reach the
+// clamps and the softmax's flush to zero.
+void testRowBuildsMatchPerPixel()
+{
+    int const B = 2;
+    int const C = 7;
+    int const H = 5;
+    int const W = 150;
+    int const K = 5;
+    int const d = 1;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    auto fill = [&](size_t n, float scale) {
+        std::vector<float> v(n);
+        for (float& x : v)
+        {
+            x = scale * normal(rng);
+        }
+        return v;
+    };
+    size_t const taps = static_cast<size_t>(B) * K * K * H * W;
+    std::vector<float> const image = fill(static_cast<size_t>(B) * C * (H + 4) * (W + 4), 1.0f);
+    std::vector<float> const logits = fill(taps, 30.0f);
+    std::vector<float> const offV = fill(taps, 4.0f);
+    std::vector<float> const offH = fill(taps, 4.0f);
+    for (bool const softmax : {false, true})
+    {
+        WarpShape const s{B, C, H, W, H + (K - 1) * d, W + (K - 1) * d, K, d, softmax};
+        std::string const what = softmax ? " (softmax)" : " (weights)";
+        auto run = [&](RowsFn const& rows) {
+            return runWarp(s, image.data(), logits.data(), offV.data(), offH.data(), 1, rows);
+        };
+        std::vector<float> const reference = run(rowsPerPixel);
+        check(allFinite(reference), "per-pixel reference is finite" + what);
+        check(sameBits(run(stmfnet_trt::warpRowsPortable<float>), reference),
+            "portable row loop gives warpPixel's bits" + what);
+#if defined(__x86_64__) || defined(__i386__)
+        if (stmfnet_trt::avx2Available())
+        {
+            check(sameBits(run(stmfnet_trt::warpRowsAvx2), reference), "AVX2 row loop gives warpPixel's bits" + what);
+        }
+        else
+        {
+            std::printf("SKIP AVX2 row loop: this CPU has no AVX2\n");
+        }
+#endif
+    }
+}
+
+// softmaxExp against double-precision exp over its domain; exact at 0 and 0 below the denormals.
+void testSoftmaxExp()
+{
+    double worst = 0.0;
+    for (float x = -87.0f; x <= 0.0f; x += 0.001f)
+    {
+        double const want = std::exp(static_cast<double>(x));
+        worst = std::max(worst, std::fabs(stmfnet_trt::softmaxExp(x) - want) / want);
+    }
+    check(worst < 5e-7, "softmaxExp relative error on [-87, 0]: " + fmt("%.3g", worst));
+    check(stmfnet_trt::softmaxExp(0.0f) == 1.0f, "softmaxExp(0) is exactly 1");
+    check(stmfnet_trt::softmaxExp(-1e4f) == 0.0f && stmfnet_trt::softmaxExp(-INFINITY) == 0.0f,
+        "softmaxExp of -1e4 and -inf is exactly 0");
+    check(std::isnan(stmfnet_trt::softmaxExp(NAN)), "softmaxExp(NaN) is NaN");
 }
 
 // ARCHITECTURE.md 7.3 worked example: offset -0.3 at padded row 12 reads rows 12 and 13 with
@@ -224,6 +325,8 @@ int main(int argc, char** argv)
             testLargeLogits(c);
             testThreadedRowsAreDeterministic(c);
         }
+        testRowBuildsMatchPerPixel();
+        testSoftmaxExp();
         testWorkedExample();
         testValidation();
     }
