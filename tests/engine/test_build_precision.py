@@ -152,3 +152,32 @@ def test_existing_output_is_refused_before_calibration(exported, assets_dir, tmp
     assert main(int8_args(exported, assets_dir, output)) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert time.monotonic() - start < 5 and output.read_bytes() == b"user data"
+
+
+def _gpu_sm() -> int:
+    from stmfnet_trt.runtime.cuda_memory import current_device
+
+    return int(current_device()["compute_capability"].replace(".", ""))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("target", ["tensorrt", "rtx"])
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_engine_on_the_gpu_passes_the_gate_itself(exported, assets_dir, tmp_path, capsys, target, precision):
+    """Where a GPU exists: the built engine runs on the held-out windows and meets the gate."""
+    from stmfnet_trt.engine.request import RTX_TARGETS
+
+    module = {"tensorrt": "tensorrt", "rtx": "tensorrt_rtx"}[target]
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed")
+    sm = _gpu_sm()
+    if target == "rtx" and sm not in RTX_TARGETS:
+        pytest.skip(f"TensorRT-RTX has no target for this GPU (sm_{sm})")
+    output = tmp_path / f"{target}_{precision}.plan"
+    args = [*int8_args(exported, assets_dir, output)[:-4], "--target", target, "-o", str(output)]
+    args[args.index("int8")] = precision
+    assert main([*args, *(["--sm", str(sm)] if target == "rtx" else [])]) == 0
+    engine_line = capsys.readouterr().out.split("quality gate, the engine itself: ")[1].splitlines()[0]
+    assert engine_line.startswith(f"{precision} vs fp32 on 2 held-out window(s)") and "passed" in engine_line
+    info = read_sidecar(output)
+    assert info["flavour"] == target and info["precision"] == precision and info["plugin_layers"] == 6
