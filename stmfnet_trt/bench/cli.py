@@ -58,15 +58,39 @@ def _polygraphy_rows(args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def _layer_sections(args: argparse.Namespace, record) -> list[str]:
+    """Per-layer profiles of every --engines file at every size (GPU), kept in the record too."""
+    from dataclasses import asdict
+
+    from ..export.exporter import random_frames
+    from .layers import profile_engine, render, summarize
+    from .suite import parse_size
+
+    lines = []
+    for engine in map(Path, args.engines):
+        for size in args.sizes:
+            name, (height, width) = parse_size(size)
+            windows = random_frames((args.batch, 4, 3, height, width), seed=0)
+            layers = summarize(profile_engine(engine, windows, args.iterations))
+            record.layer_profiles[f"{engine.name}@{name}"] = [asdict(layer) for layer in layers]
+            lines += ["", f"per-layer time, {engine.name} at {name} (median of {args.iterations} runs):", ""]
+            lines.append(render(layers))
+    return lines
+
+
 def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     from .report import table, write_json, write_plot
     from .suite import BenchOptions, run_suite
 
+    if args.layers and not args.engines:  # before minutes of timing, not after
+        raise UserError("--layers profiles TensorRT engines layer by layer: give them with --engines")
     options = BenchOptions(tuple(args.sizes), args.batch, args.warmup, args.iterations)
     record = run_suite(_backend_factories(args, make_backend), options)
     print(table(record))
     if args.polygraphy:
         print("\n".join(_polygraphy_rows(args)))
+    if args.layers:
+        print("\n".join(_layer_sections(args, record)))
     if args.json:
         write_json(record, Path(args.json))
         print(f"wrote {args.json}")
@@ -100,6 +124,12 @@ def add_bench_parser(
         "--polygraphy",
         action="store_true",
         help="also time the --onnx-models / --engines with `polygraphy run`",
+    )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="per-layer time of the --engines (TensorRT profiler, GPU): time per network part, "
+        "the warp plugin's share, the slowest layers",
     )
     parser.set_defaults(handler=lambda args: cmd_bench(args, make_backend))
     return parser

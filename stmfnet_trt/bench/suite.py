@@ -75,6 +75,8 @@ class BenchRecord:
     device: str = field(default_factory=lambda: f"CPU {platform.machine()}")
     date: str = field(default_factory=lambda: datetime.date.today().isoformat())
     software: dict[str, str] = field(default_factory=dict)
+    # "ENGINE@SIZE" -> per-layer times (bench --layers), largest first
+    layer_profiles: dict[str, list[dict]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

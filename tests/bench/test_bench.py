@@ -76,7 +76,8 @@ def test_json_and_plot_files(tmp_path):
     )
     write_json(record, tmp_path / "bench.json")
     data = json.loads((tmp_path / "bench.json").read_text())
-    assert set(data) == {"reference", "rows", "device", "date", "software"}
+    assert set(data) == {"reference", "rows", "device", "date", "software", "layer_profiles"}
+    assert data["layer_profiles"] == {}  # no --layers
     assert {
         "backend",
         "size",
