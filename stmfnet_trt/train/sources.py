@@ -130,9 +130,14 @@ def usable_starts(frames: np.ndarray, detector: SceneCutDetector) -> list[int]:
     return clean_starts(bad, range(len(frames) - WINDOW + 1))
 
 
+def holdout_boundary(frame_count: int, holdout: float) -> int:
+    """The first held-out frame: frames from here on are never trained on."""
+    return frame_count - round(frame_count * holdout)
+
+
 def split_starts(starts: Sequence[int], frame_count: int, holdout: float) -> tuple[list[int], list[int]]:
     """Training and held-out window starts: held-out windows lie wholly in the last frames."""
-    boundary = frame_count - round(frame_count * holdout)
+    boundary = holdout_boundary(frame_count, holdout)
     train = [s for s in starts if s + WINDOW <= boundary]
     val = [s for s in starts if s >= boundary]
     return train, val
