@@ -1,0 +1,49 @@
+"""``serve`` and a ``run --backend triton`` through this package's own parsers and functions.
+
+The tests start these as real processes in the serve environment. ``stmfnet-trt serve`` and
+``stmfnet-trt run --backend triton`` reach the same functions once stmfnet_trt/cli.py registers
+them; this keeps the tests independent of that wiring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from stmfnet_trt.cli import BACKENDS, _add_backend_arguments
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.video import RunOptions, interpolate_video
+from stmfnet_trt.serve.cli import add_serve_parser, add_triton_client_arguments, make_triton_backend
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    with make_triton_backend(args) as backend:
+        options = RunOptions(factor=args.factor, max_frames=args.max_frames, progress=not args.quiet)
+        summary = interpolate_video(args.input, args.output, backend, options)
+    print(f"wrote {summary.output}: {summary.output_frames} frames")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    serve = add_serve_parser(subparsers, lambda args: BACKENDS[args.backend](args))
+    _add_backend_arguments(serve)
+    run = subparsers.add_parser("run")
+    run.add_argument("input")
+    run.add_argument("-o", "--output", required=True)
+    run.add_argument("--factor", type=int, default=2)
+    run.add_argument("--max-frames", type=int)
+    run.add_argument("-q", "--quiet", action="store_true")
+    add_triton_client_arguments(run)
+    run.set_defaults(handler=cmd_run)
+    args = parser.parse_args()
+    try:
+        args.handler(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
