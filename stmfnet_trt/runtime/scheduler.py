@@ -42,12 +42,17 @@ class SchedulerStats:
 
 @dataclass(frozen=True)
 class _Pair:
-    """A consecutive pair with the window that interpolates it."""
+    """A consecutive pair with the window that interpolates it.
+
+    ``ids`` are the stream indices of the window's frames (an edge frame repeated shows its own
+    index twice), so a backend that keeps frames on the device can reuse them across windows.
+    """
 
     first: np.ndarray
     second: np.ndarray
     window: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     is_cut: bool
+    ids: tuple[int, int, int, int]
 
 
 def levels_for_factor(factor: int) -> int:
@@ -57,7 +62,7 @@ def levels_for_factor(factor: int) -> int:
     return factor.bit_length() - 1
 
 
-def _pairs(frames: Iterator[np.ndarray], detector: SceneCutDetector) -> Iterator[_Pair | np.ndarray]:
+def pairs(frames: Iterator[np.ndarray], detector: SceneCutDetector) -> Iterator[_Pair | np.ndarray]:
     """Yield each consecutive pair with its window, then the last frame on its own.
 
     Cut flags are computed once per pair with one frame of look-ahead.
@@ -67,18 +72,21 @@ def _pairs(frames: Iterator[np.ndarray], detector: SceneCutDetector) -> Iterator
     cut_before = True
     second = next(frames, None)
     cut_here = second is not None and detector.is_cut(first, second)
+    index = 0
     while second is not None:
         after = next(frames, None)
         cut_after = after is None or detector.is_cut(second, after)
-        left = first if cut_before else previous
-        right = second if cut_after else after
-        yield _Pair(first, second, (left, first, second, right), cut_here)
+        left, left_id = (first, index) if cut_before else (previous, index - 1)
+        right, right_id = (second, index + 1) if cut_after else (after, index + 2)
+        ids = (left_id, index, index + 1, right_id)
+        yield _Pair(first, second, (left, first, second, right), cut_here, ids)
         previous, first, second = first, second, after
+        index += 1
         cut_before, cut_here = cut_here, cut_after
     yield first
 
 
-def _checked(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+def checked_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """Pass frames through, refusing a change of size or layout mid-stream."""
     shape = None
     for index, frame in enumerate(frames):
@@ -92,6 +100,18 @@ def _checked(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
                 f"{shape[2]}x{shape[1]}: all frames must have one size"
             )
         yield frame
+
+
+def needs_window(pair: _Pair, stats: SchedulerStats) -> bool:
+    """Whether ``pair`` is interpolated; a cut or identical pair is copied instead (counted)."""
+    if pair.is_cut:
+        stats.scene_cuts += 1
+        return False
+    if np.array_equal(pair.first, pair.second):
+        stats.identical_pairs += 1
+        return False
+    stats.windows += 1
+    return True
 
 
 def double_frame_rate(
@@ -117,19 +137,14 @@ def double_frame_rate(
         pending.clear()
         windows.clear()
 
-    for item in _pairs(iter(_checked(frames)), detector):
+    for item in pairs(iter(checked_frames(frames)), detector):
         if isinstance(item, np.ndarray):  # the last frame: keep the duration with a copy
             pending += [item, item]
             break
         pending.append(item.first)
-        if item.is_cut:
-            stats.scene_cuts += 1
-            pending.append(item.first)
-        elif np.array_equal(item.first, item.second):
-            stats.identical_pairs += 1
+        if not needs_window(item, stats):
             pending.append(item.first)
         else:
-            stats.windows += 1
             pending.append(len(windows))
             windows.append(item.window)
             if len(windows) >= batch_size:
@@ -145,9 +160,20 @@ def interpolate_stream(
     batch_size: int = 1,
     stats: SchedulerStats | None = None,
 ) -> Iterator[np.ndarray]:
-    """``factor`` x the frames of a stream of >= 2 frames, by chained x2 levels."""
+    """``factor`` x the frames of a stream of >= 2 frames, by chained x2 levels.
+
+    A backend may bring its own x2 level, ``backend.double_frame_rate(frames, detector,
+    batch_size, stats)``, that yields the same frames as ours: the TensorRT pipeline keeps frames
+    on the GPU that way. Every other backend runs ``double_frame_rate`` here.
+    """
     detector = detector if detector is not None else SceneCutDetector()
+    stats = stats if stats is not None else SchedulerStats()
+    own_level = getattr(backend, "double_frame_rate", None)
     stream: Iterable[np.ndarray] = frames
     for _ in range(levels_for_factor(factor)):
-        stream = double_frame_rate(stream, backend, detector, batch_size, stats)
+        stream = (
+            own_level(stream, detector, batch_size, stats)
+            if own_level is not None
+            else double_frame_rate(stream, backend, detector, batch_size, stats)
+        )
     return iter(stream)

@@ -5,16 +5,22 @@ was made for; an engine that does not match this machine is refused with the rea
 TensorRT sees it (a mismatched engine fails obscurely or crashes). For TensorRT-RTX the JIT
 runtime cache is kept next to the engine so a second start skips the specialisation.
 
-This first version copies each batch of windows in and out synchronously; the overlapped
-decode/upload/infer pipeline with device-resident frames is separate work.
+Two paths: ``interpolate`` copies a batch of windows in and out synchronously (the protocol every
+backend answers); ``double_frame_rate`` is the scheduler's x2 level through the overlapped
+pipeline with device-resident frames (``trt_pipeline``), used by ``interpolate_stream`` for every
+level of x2/x4/x8 runs unless ``TensorRTOptions.pipeline`` is off. The GPU side of both is
+written, not run on a GPU: this project's machines have none (the sidecar checks and the
+pipeline's logic, on a fake CUDA binding, are tested on the CPU).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,16 +30,26 @@ from ..errors import UserError
 from ..export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
 from ..plugins import load_trt_plugin, trt_plugin_library_path
 from .backend import Backend
+from .cuda_binding import select_binding
 from .cuda_memory import DeviceBuffer, Stream, current_device
+from .scene import SceneCutDetector
+from .scheduler import SchedulerStats
+from .trt_pipeline import pipelined_level
 
 RUNTIME_CACHE_SUFFIX = ".runtime_cache"
 
 
 @dataclass(frozen=True)
 class TensorRTOptions:
-    """``engine`` needs its sidecar (``ENGINE.json``) beside it, as ``stmfnet-trt build`` writes."""
+    """``engine`` needs its sidecar (``ENGINE.json``) beside it, as ``stmfnet-trt build`` writes.
+
+    ``binding``: ``cuda-python`` or ``pycuda`` (default: ``$STMFNET_CUDA_BINDING``, else the
+    first installed). ``pipeline``: the overlapped path for whole streams (off: per batch).
+    """
 
     engine: Path
+    binding: str | None = None
+    pipeline: bool = True
 
 
 def engine_environment(flavour: str) -> dict[str, str]:
@@ -105,8 +121,35 @@ class TensorRTBackend(Backend):
             self.context = self.engine.create_execution_context(config)
         else:
             self.context = self.engine.create_execution_context()
-        self.stream = Stream()
-        self.buffers = {name: DeviceBuffer() for name in (*INPUT_NAMES, OUTPUT_NAME)}
+        self.binding = select_binding(options.binding)
+        self.integrated = bool(self.binding.device_info()["integrated"])
+        self.stream = Stream(self.binding)
+        self.buffers = {name: DeviceBuffer(self.binding) for name in (*INPUT_NAMES, OUTPUT_NAME)}
+        self.pipeline = options.pipeline
+
+    def profile_max_batch(self) -> int:
+        """The largest batch of windows the engine's first profile accepts."""
+        return int(self.engine.get_tensor_profile_shape(INPUT_NAMES[0], 0)[2][0])
+
+    def launch(self, stream: Any, inputs: Sequence[int], output: int, batch: int, height: int, width: int):
+        """``Launcher`` for the pipeline: bind device tensors by name, enqueue on ``stream``."""
+        for name, pointer in zip(INPUT_NAMES, inputs, strict=True):
+            self.context.set_input_shape(name, (batch, 3, height, width))
+            self.context.set_tensor_address(name, pointer)
+        self.context.set_tensor_address(OUTPUT_NAME, output)
+        if not self.context.execute_async_v3(self.binding.stream_handle(stream)):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see the log above)")
+
+    def double_frame_rate(
+        self, frames: Iterable[np.ndarray], detector: SceneCutDetector, batch_size: int, stats: SchedulerStats
+    ) -> Iterator[np.ndarray]:
+        """The scheduler's x2 level, pipelined on the GPU (see ``trt_pipeline``); same frames."""
+        if not self.pipeline:
+            from .scheduler import double_frame_rate
+
+            return double_frame_rate(frames, self, detector, batch_size, stats)
+        batch = max(1, min(batch_size, self.profile_max_batch()))
+        return pipelined_level(self.binding, self, frames, detector, batch, stats, mapped=self.integrated)
 
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
         height, width = windows.shape[-2:]
@@ -117,11 +160,9 @@ class TensorRTBackend(Backend):
         for name, frame in zip(INPUT_NAMES, frames, strict=True):
             pointer = self.buffers[name].ensure(frame.nbytes)
             self.stream.upload(pointer, frame)
-            self.context.set_input_shape(name, frame.shape)
-            self.context.set_tensor_address(name, pointer)
-        self.context.set_tensor_address(OUTPUT_NAME, self.buffers[OUTPUT_NAME].ensure(out.nbytes))
-        if not self.context.execute_async_v3(self.stream.handle):
-            raise RuntimeError("TensorRT execute_async_v3 failed (see the log above)")
+        pointers = [self.buffers[name].pointer for name in INPUT_NAMES]
+        output = self.buffers[OUTPUT_NAME].ensure(out.nbytes)
+        self.launch(self.stream.stream, pointers, output, batch, padded_h, padded_w)
         self.stream.download(out, self.buffers[OUTPUT_NAME].pointer)
         self.stream.synchronize()
         return out[:, :, :height, :width]

@@ -1,0 +1,151 @@
+"""The small CUDA interface the TensorRT runtime needs, and the choice of binding behind it.
+
+Two implementations answer the same calls: cuda-python (``cuda.bindings.runtime``, the primary
+one; installs and imports without a GPU) and pycuda (optional; Jetson images often carry it).
+``select_binding`` picks one: the ``STMFNET_CUDA_BINDING`` environment variable or the
+``name`` argument (``cuda-python`` / ``pycuda``) when given, else the first that imports.
+
+Pointers, streams and events are plain ints or opaque handles so that the pipeline logic can
+be driven by a fake binding in CPU tests. Nothing here imports torch.
+
+The GPU side of both implementations is written, not run on a GPU: this project's CI has none.
+"""
+
+from __future__ import annotations
+
+import abc
+import ctypes
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+
+BINDING_ENV = "STMFNET_CUDA_BINDING"
+BINDINGS = ("cuda-python", "pycuda")
+_MODULES = {"cuda-python": "cuda.bindings", "pycuda": "pycuda"}
+
+
+@dataclass
+class HostBuffer:
+    """Page-locked host memory: ``array`` views it; ``device_pointer`` is set when it is mapped.
+
+    On an integrated GPU (Jetson) mapped memory is the device's own memory, so the device reads
+    it through ``device_pointer`` and the host<->device copy disappears.
+    """
+
+    array: np.ndarray
+    handle: Any
+    device_pointer: int = 0
+
+    @property
+    def pointer(self) -> int:
+        return int(self.array.ctypes.data)
+
+
+def host_view(pointer: int, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A numpy array over ``pointer`` (memory owned elsewhere, e.g. cudaHostAlloc)."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = (ctypes.c_byte * nbytes).from_address(pointer)
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
+
+
+class CudaBinding(abc.ABC):
+    """Device and pinned memory, streams, events and async copies; every failure raises."""
+
+    name: str = "binding"
+
+    @abc.abstractmethod
+    def device_info(self) -> dict[str, Any]:
+        """``gpu``, ``compute_capability`` ("8.7"), ``integrated`` (bool), ``free_bytes``."""
+
+    @abc.abstractmethod
+    def malloc(self, nbytes: int) -> int: ...
+
+    @abc.abstractmethod
+    def free(self, pointer: int) -> None: ...
+
+    @abc.abstractmethod
+    def host_alloc(self, shape: tuple[int, ...], dtype: Any, mapped: bool = False) -> HostBuffer:
+        """Page-locked host array; ``mapped`` also maps it into the device's address space."""
+
+    @abc.abstractmethod
+    def host_free(self, buffer: HostBuffer) -> None: ...
+
+    @abc.abstractmethod
+    def stream_create(self) -> Any: ...
+
+    @abc.abstractmethod
+    def stream_handle(self, stream: Any) -> int:
+        """The raw ``cudaStream_t`` as an int, for TensorRT's ``execute_async_v3``."""
+
+    @abc.abstractmethod
+    def stream_destroy(self, stream: Any) -> None: ...
+
+    @abc.abstractmethod
+    def stream_synchronize(self, stream: Any) -> None: ...
+
+    @abc.abstractmethod
+    def stream_wait_event(self, stream: Any, event: Any) -> None:
+        """Later work on ``stream`` waits (on the GPU, not the host) for ``event``."""
+
+    @abc.abstractmethod
+    def event_create(self, timing: bool = False) -> Any: ...
+
+    @abc.abstractmethod
+    def event_destroy(self, event: Any) -> None: ...
+
+    @abc.abstractmethod
+    def event_record(self, event: Any, stream: Any) -> None: ...
+
+    @abc.abstractmethod
+    def event_synchronize(self, event: Any) -> None: ...
+
+    @abc.abstractmethod
+    def event_elapsed_ms(self, start: Any, end: Any) -> float: ...
+
+    @abc.abstractmethod
+    def copy_h2d(self, device: int, host: int, nbytes: int, stream: Any) -> None: ...
+
+    @abc.abstractmethod
+    def copy_d2h(self, host: int, device: int, nbytes: int, stream: Any) -> None: ...
+
+    @abc.abstractmethod
+    def copy_d2d(self, destination: int, source: int, nbytes: int, stream: Any) -> None: ...
+
+
+def available_bindings() -> list[str]:
+    """The bindings whose module is installed, in order of preference."""
+    found = []
+    for name in BINDINGS:
+        try:
+            present = importlib.util.find_spec(_MODULES[name]) is not None
+        except ModuleNotFoundError:  # "cuda" namespace absent
+            present = False
+        if present:
+            found.append(name)
+    return found
+
+
+def select_binding(name: str | None = None) -> CudaBinding:
+    """The binding named by ``name`` or ``$STMFNET_CUDA_BINDING``, else the first installed."""
+    wanted = name or os.environ.get(BINDING_ENV) or None
+    if wanted is not None and wanted not in BINDINGS:
+        raise UserError(f"{BINDING_ENV} / binding must be one of {BINDINGS}, got {wanted!r}")
+    installed = available_bindings()
+    choice = wanted or (installed[0] if installed else None)
+    if choice is None or choice not in installed:
+        raise UserError(
+            f"the tensorrt backend needs {choice or 'cuda-python or pycuda'}: "
+            "pip install cuda-python (or use the pycuda that JetPack images carry)"
+        )
+    if choice == "pycuda":
+        from .pycuda_binding import PycudaBinding
+
+        return PycudaBinding()
+    from .cuda_python_binding import CudaPythonBinding
+
+    return CudaPythonBinding()
