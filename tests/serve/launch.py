@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from stmfnet_trt.cli import BACKENDS, _add_backend_arguments
 from stmfnet_trt.errors import UserError
@@ -17,10 +18,13 @@ from stmfnet_trt.serve.cli import add_serve_parser, add_triton_client_arguments,
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    """Interpolate through the server; the time printed covers the run only (for bench/scale.py)."""
     with make_triton_backend(args) as backend:
         options = RunOptions(factor=args.factor, max_frames=args.max_frames, progress=not args.quiet)
+        start = time.perf_counter()
         summary = interpolate_video(args.input, args.output, backend, options)
-    print(f"wrote {summary.output}: {summary.output_frames} frames")
+        seconds = time.perf_counter() - start
+    print(f"wrote {summary.output}: {summary.output_frames} frames in {seconds:.3f} s")
 
 
 def main() -> int:
