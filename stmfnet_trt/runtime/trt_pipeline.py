@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import UserError
 from ..export.contract import pad_to_multiple
 from ..model.padding import padded_size
 from .cuda_binding import CudaBinding, HostBuffer
@@ -369,7 +370,13 @@ def pipelined_level(
     if first is None:
         return
     height, width = first.shape[-2:]
-    pipeline = DeviceFramePipeline(binding, launcher, height, width, max_batch, mapped, capacity=capacity)
+    try:
+        pipeline = DeviceFramePipeline(binding, launcher, height, width, max_batch, mapped, capacity=capacity)
+    except MemoryError as error:
+        raise UserError(
+            f"{error}: the frame ring for {width}x{height} frames, batch {max_batch}, does not fit in "
+            "GPU memory; use a smaller --batch-size or tiling (--tile)"
+        ) from error
     try:
         yield from pipeline.double_frame_rate(itertools.chain([first], frames), detector, stats)
     finally:
