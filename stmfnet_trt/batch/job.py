@@ -81,9 +81,10 @@ class _Task:
 
 
 def _reason(error: BaseException) -> str:
-    """The user's exception inside Ray's wrapper, as one line."""
+    """The exception inside Ray's wrapper as one line (our own errors already read as sentences)."""
     cause = getattr(error, "cause", None) or error
-    return f"{type(cause).__name__}: {cause}".splitlines()[0]
+    text = str(cause) if isinstance(cause, UserError) else f"{type(cause).__name__}: {cause}"
+    return text.splitlines()[0]
 
 
 def _worker_layout(ray, options: BatchOptions) -> tuple[int, float]:
