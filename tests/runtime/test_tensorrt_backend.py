@@ -85,3 +85,40 @@ def test_classic_engine_matches_onnxruntime(exported, tmp_path):
     reference = OnnxRuntimeBackend(OnnxRuntimeOptions(exported["plugin"])).interpolate(windows)
     assert np.abs(first - reference).max() <= 1e-4
     assert second.shape == (1, 3, 128, 128)
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path):
+    """Written, not run here: the pipelined x2 level against ORT per window, and its idle share."""
+    from stmfnet_trt.engine.build import build_engine
+    from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
+    from stmfnet_trt.export.exporter import random_frames
+    from stmfnet_trt.plugins import trt_plugin_library_path
+    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.scene import SceneCutDetector
+    from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
+    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+    from stmfnet_trt.runtime.trt_pipeline import DeviceFramePipeline, idle_fraction
+
+    request = BuildRequest(
+        flavour="tensorrt",
+        onnx=str(exported["plugin"]),
+        plugin=str(trt_plugin_library_path()),
+        profiles=[ProfileShapes.parse("1x256x256:4x256x256:4x256x256")],
+    )
+    engine = build_engine(request, tmp_path / "model.plan").engine
+    frames = list(random_frames((24, 3, 200, 230), seed=5))
+    no_cuts = SceneCutDetector(enabled=False)
+    reference = OnnxRuntimeBackend(OnnxRuntimeOptions(exported["plugin"]))
+    expected = list(interpolate_stream(iter(frames), reference, 2, no_cuts, 4))
+    with TensorRTBackend(TensorRTOptions(engine)) as backend:
+        got = list(interpolate_stream(iter(frames), backend, 2, no_cuts, 4))
+        pipeline = DeviceFramePipeline(backend.binding, backend, 200, 230, 4, measure=True)
+        try:
+            list(pipeline.double_frame_rate(iter(frames * 4), no_cuts, SchedulerStats()))
+            idle = idle_fraction(pipeline.launch_intervals())
+        finally:
+            pipeline.close()
+    assert max(float(np.abs(a - b).max()) for a, b in zip(got, expected, strict=True)) <= 1e-4
+    assert idle < 0.2, f"GPU idle {idle:.0%} of the time between launches"
