@@ -87,9 +87,19 @@ def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
 def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
     from .runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
 
-    if not args.engine:
-        raise UserError("--backend tensorrt needs --engine PLAN (build one with `stmfnet-trt build`)")
-    return TensorRTBackend(TensorRTOptions(engine=Path(args.engine)))
+    if args.engine:
+        engine = Path(args.engine)
+    elif getattr(args, "input", None) is None:  # eval, bench: no single frame size to build for
+        raise UserError("--backend tensorrt needs --engine PLAN here (build one with `stmfnet-trt build`)")
+    else:  # run: export and build once for this clip's frame size, through both caches
+        from .io import open_source
+        from .runtime.engine_for_run import engine_for_run
+
+        checkpoint, _ = _checkpoint_choice(args)
+        with open_source(Path(args.input), fps=args.fps) as reader:
+            height, width = reader.height, reader.width
+        engine = engine_for_run(checkpoint, height, width, args.batch_size, progress=not args.quiet)
+    return TensorRTBackend(TensorRTOptions(engine=engine))
 
 
 def _make_blend_backend(args: argparse.Namespace) -> Backend:
