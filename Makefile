@@ -7,7 +7,10 @@ DEMO_INPUT ?= assets/demo.mp4
 DEMO_OUTPUT ?= out/demo_x2.mp4
 DEMO_WEIGHTS := stmfnet_trt/weights/stmfnet_mini_demo.pth
 
-.PHONY: setup plugins ci-deps test demo lint clean
+SERVE_VENV ?= .venv-serve
+SERVE_STAMP := $(SERVE_VENV)/.installed
+
+.PHONY: setup plugins ci-deps serve-env test demo lint clean
 
 setup: $(STAMP)
 
@@ -30,7 +33,14 @@ ci-deps:
 	@if [ "$$CI" = "true" ] && ! command -v ffmpeg >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; fi
 
-test: setup plugins ci-deps
+# The Triton server stack pins numpy<2: it gets its own environment (see the script).
+serve-env: $(SERVE_STAMP)
+
+$(SERVE_STAMP): pyproject.toml scripts/make_serve_env.sh
+	scripts/make_serve_env.sh $(SERVE_VENV)
+	touch $@
+
+test: setup plugins ci-deps serve-env
 	$(BIN)/python -m pytest -q
 
 demo: setup plugins
@@ -45,4 +55,4 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf build out stmfnet_trt/_lib
+	rm -rf build out stmfnet_trt/_lib $(SERVE_VENV)

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from .batch.cli import add_batch_parser
 from .bench.cli import add_bench_parser
 from .cli_types import positive_int
 from .errors import UserError
@@ -21,6 +22,12 @@ from .export.contract import VARIANTS
 from .runtime.backend import Backend
 from .runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from .runtime.scheduler import SUPPORTED_FACTORS
+from .serve.cli import (
+    add_serve_parser,
+    add_triton_client_arguments,
+    add_triton_repo_parser,
+    make_triton_backend,
+)
 from .train.cli import add_train_parser
 
 EXIT_USER_ERROR = 2
@@ -123,6 +130,7 @@ BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {
     "onnxruntime": _make_onnxruntime_backend,
     "tensorrt": _make_tensorrt_backend,
     "blend": _make_blend_backend,
+    "triton": make_triton_backend,
 }
 
 
@@ -390,6 +398,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         help="frame-rate multiplier (x4/x8 by recursive midpoints)",
     )
     _add_backend_arguments(run)
+    add_triton_client_arguments(run)
     run.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
     run.add_argument("--max-frames", type=positive_int, help="read at most this many input frames")
     run.add_argument("--fps", type=_fraction, help="frame rate of a frame folder (default 25)")
@@ -508,6 +517,17 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
 def _add_eval(subparsers: argparse._SubParsersAction) -> None:
     evaluate = add_eval_parser(subparsers, lambda args: BACKENDS[args.backend](args))
     _add_backend_arguments(evaluate)
+    add_triton_client_arguments(evaluate)
+
+
+def _add_scale_out(subparsers: argparse._SubParsersAction) -> None:
+    """serve (a Triton server over any backend), triton-repo, and batch (Ray)."""
+    serve = add_serve_parser(subparsers, lambda args: BACKENDS[args.backend](args))
+    _add_backend_arguments(serve)
+    add_triton_repo_parser(subparsers)
+    batch = add_batch_parser(subparsers, lambda args: BACKENDS[args.backend](args))
+    _add_backend_arguments(batch)
+    add_triton_client_arguments(batch)
 
 
 def _add_bench(subparsers: argparse._SubParsersAction) -> None:
@@ -533,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(subparsers)
     _add_eval(subparsers)
     _add_bench(subparsers)
+    _add_scale_out(subparsers)
     return parser
 
 
