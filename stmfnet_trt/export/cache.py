@@ -1,7 +1,7 @@
 """Exported ONNX files cached per checkpoint, so a backend exports once and reuses.
 
-Key: checkpoint sha256 (or the random-init seed), variant, opset and package version — the
-things that change the graph. Location: ``$STMFNET_TRT_CACHE`` or ``~/.cache/stmfnet-trt``.
+Key: checkpoint sha256 (or the random-init seed), variant, opset, graph revision and package
+version — the things that change the graph. Location: ``$STMFNET_TRT_CACHE`` or ``~/.cache/stmfnet-trt``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from .. import __version__
-from .contract import OPSET
+from .contract import GRAPH_REVISION, OPSET
 
 CACHE_ENV = "STMFNET_TRT_CACHE"
 
@@ -24,7 +24,7 @@ def cache_root() -> Path:
 
 
 def onnx_cache_key(checkpoint_sha256: str, variant: str) -> str:
-    return f"{checkpoint_sha256[:16]}-{variant}-opset{OPSET}-v{__version__}.onnx"
+    return f"{checkpoint_sha256[:16]}-{variant}-opset{OPSET}-g{GRAPH_REVISION}-v{__version__}.onnx"
 
 
 def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool = True) -> Path:

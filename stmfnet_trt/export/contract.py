@@ -27,6 +27,9 @@ VARIANTS = ("plugin", "portable")
 # (600 unrolled gathers) against ~40 s here, and opset 17 is what TensorRT 8.6-10.x parse
 # best. Below 20 also sidesteps TensorRT's GridSample-as-nearest parser bug (we use none).
 OPSET = 17
+# Bumped whenever the exported graph of a given checkpoint changes, so caches keyed on it re-export.
+# 2: texture-branch ConvTranspose3d exported as batched 2-D transposed convs (export/rewrites.py).
+GRAPH_REVISION = 2
 
 META_PREFIX = "stmfnet_trt."
 META_VARIANT = META_PREFIX + "variant"

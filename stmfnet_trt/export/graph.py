@@ -8,6 +8,7 @@ from torch import nn
 from ..model.network import STMFNetMini
 from ..model.warp import adaptive_warp
 from .contract import VARIANTS
+from .rewrites import rewrite_for_onnx_runtime
 
 
 class PaddedInterpolator(nn.Module):
@@ -30,6 +31,9 @@ def prepare_for_variant(model: STMFNetMini, variant: str) -> PaddedInterpolator:
     softmax and the warp (what the TensorRT plugin and the ORT custom op implement).
     *portable*: the reference warp itself, whose int64 casts, clamps and gathers are standard
     ONNX ops; the softmax stays a graph op.
+
+    Both: the layers ``rewrites`` knows are replaced by their ONNX-Runtime-friendly equivalents
+    (same weights, same arithmetic up to float32 summation order).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -39,4 +43,5 @@ def prepare_for_variant(model: STMFNetMini, variant: str) -> PaddedInterpolator:
         model.warp, model.fused_softmax = warp_via_custom_op, True
     else:
         model.warp, model.fused_softmax = adaptive_warp, False
+    rewrite_for_onnx_runtime(model)
     return PaddedInterpolator(model.eval())

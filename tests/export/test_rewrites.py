@@ -1,0 +1,76 @@
+"""Export-time layer rewrites compute what the original layers compute (float32 summation order aside)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.export.rewrites import TimeWindowConvTranspose3d, rewrite_for_onnx_runtime, time_windows
+from stmfnet_trt.model import load_model
+
+LAYER_TOLERANCE = 1e-5
+
+
+@pytest.fixture
+def one_thread():
+    """Two spinning OpenMP threads run ~10x slower whenever another process holds a core."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_time_windows_stack_neighbours_with_zero_padding():
+    frames = torch.arange(1.0, 4.0).view(1, 3, 1, 1, 1)  # three frames holding 1, 2, 3
+    windows = time_windows(frames, 3).flatten().tolist()
+    assert windows == [0.0, 1.0, 2.0, 1.0, 2.0, 3.0, 2.0, 3.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "output_padding", "bias"),
+    [
+        ((3, 4, 4), (1, 2, 2), (1, 1, 1), (0, 0, 0), True),  # the texture branch's layers
+        ((3, 3, 3), (1, 2, 2), (1, 1, 1), (0, 1, 1), False),
+        ((1, 2, 2), (1, 2, 2), (0, 0, 0), (0, 0, 0), True),
+        ((5, 3, 5), (1, 1, 2), (2, 1, 2), (0, 0, 1), True),
+    ],
+)
+def test_time_window_transposed_conv_equals_the_3d_layer(kernel, stride, padding, output_padding, bias):
+    torch.manual_seed(0)
+    layer = nn.ConvTranspose3d(6, 5, kernel, stride, padding, output_padding, bias=bias)
+    x = torch.randn(2, 6, 5, 7, 9)
+    with torch.no_grad():
+        expected = layer(x)
+        got = TimeWindowConvTranspose3d(layer)(x)
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max().item() <= LAYER_TOLERANCE
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.ConvTranspose3d(4, 4, 3, stride=2, padding=1),  # time stride 2 changes the length
+        nn.ConvTranspose3d(4, 4, 3, padding=0),  # time padding 0 grows the length
+        nn.ConvTranspose3d(4, 4, 3, padding=1, groups=2),
+        nn.ConvTranspose3d(4, 4, 3, padding=1, dilation=2),
+        nn.ConvTranspose2d(4, 4, 3),
+    ],
+)
+def test_other_layers_are_left_alone(layer):
+    assert not TimeWindowConvTranspose3d.applies_to(layer)
+    if isinstance(layer, nn.ConvTranspose3d):
+        with pytest.raises(ValueError, match="not a time-stride-1"):
+            TimeWindowConvTranspose3d(layer)
+
+
+def test_rewritten_model_matches_the_reference(data_dir, one_thread):
+    reference = load_model(data_dir / "student_random_stats.pth")
+    rewritten = load_model(data_dir / "student_random_stats.pth")
+    assert rewrite_for_onnx_runtime(rewritten) == 3  # the texture decoder's three up-convolutions
+    assert not any(isinstance(m, nn.ConvTranspose3d) for m in rewritten.modules())
+    frames = torch.from_numpy(random_frames((1, 4, 3, 128, 256), seed=3)).unbind(dim=1)
+    with torch.inference_mode():
+        difference = (rewritten.forward_padded(*frames) - reference.forward_padded(*frames)).abs().max()
+    assert difference.item() <= LAYER_TOLERANCE
