@@ -9,6 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``HxW`` (e.g. ``544x960``) as (height, width), for the scripts' ``--sizes``."""
+    height, width = (int(v) for v in text.lower().split("x"))
+    return height, width
+
+
 def write_section(path: Path, name: str, body: str) -> None:
     """Replace (or append) the section ``name`` of ``path`` with ``body``."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

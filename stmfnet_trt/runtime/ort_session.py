@@ -6,7 +6,9 @@ is configured the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import UserError
 from ..warp_op import OP_NAME
@@ -20,11 +22,14 @@ def create_session(
     threads: int | None = None,
     providers: tuple[str, ...] | None = None,
     custom_op_library: str | Path | None = None,
+    configure: Callable[[Any], None] | None = None,
 ):
     """An ``InferenceSession`` with our custom-op library registered where it is built.
 
     ``providers`` defaults to the best of TensorRT, CUDA and CPU that this onnxruntime build
-    offers (CPU only with the plain ``onnxruntime`` wheel).
+    offers (CPU only with the plain ``onnxruntime`` wheel). ``configure`` gets the
+    ``SessionOptions`` last, before the session is built: profiling and benchmarks use it to try
+    settings without a second copy of this function.
     """
     import onnxruntime as ort
 
@@ -32,6 +37,11 @@ def create_session(
     if not path.is_file():
         raise UserError(f"ONNX model not found: {path}")
     options = ort.SessionOptions()
+    # Idle intra-op threads sleep instead of spinning: measured on 2 cores with another process
+    # busy, spinning made a 256x256 frame 30 % slower (3.26 vs 2.54 s) and starves whatever else
+    # this process runs (decoding, encoding, a torch model); on an idle machine it gains ~nothing
+    # here (~700 nodes per frame, each wake-up costs microseconds). See bench/RESULTS.md.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -47,6 +57,8 @@ def create_session(
             register_ort_ops(options)
         except PluginLibraryError as exc:
             missing_library = exc
+    if configure is not None:
+        configure(options)
     available = ort.get_available_providers()
     chosen = [p for p in (providers or PREFERRED_PROVIDERS) if p in available]
     if not chosen:

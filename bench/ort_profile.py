@@ -1,0 +1,157 @@
+"""Where ONNX Runtime spends its time on our graphs: kernel time summed by op type.
+
+    python bench/ort_profile.py [--variant plugin|portable | --model FILE] [--sizes 256x256 544x960]
+                                [--runs 3] [--threads 2] [--json bench/results/ort_profile.json]
+                                [--section NAME]
+
+Runs the graph with ONNX Runtime's own profiler (``SessionOptions.enable_profiling``), one warm-up
+run and ``--runs`` profiled runs per size, and sums each node's kernel time by op type. The table
+says which op types are worth optimising; the per-run wall time (``model_run``) next to the summed
+kernel time shows how much goes to scheduling and copies between the kernels. ``--section`` also
+writes the table into bench/RESULTS.md (e.g. a before/after pair of sections).
+Speed does not depend on the weights, so random-init weights are used unless ``--model`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from results import parse_size, write_section  # noqa: E402
+
+
+@dataclass(frozen=True)
+class OpTypeTime:
+    """Kernel time of all nodes of one op type, per run."""
+
+    op_type: str
+    nodes: int
+    ms_per_run: float
+    share: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    size: str
+    runs: int
+    wall_ms_per_run: float
+    kernel_ms_per_run: float
+    op_types: list[OpTypeTime]
+
+
+def summarize_trace(events: list[dict], runs: int, size: str) -> Profile:
+    """Sum ORT trace events (``cat == "Node"``, ``*_kernel_time``) by op type.
+
+    The warm-up run is excluded: it carries one-off allocations and oneDNN primitive creation.
+    ``model_run`` events give the wall time of each ``session.run``.
+    """
+    model_runs = [e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
+    first_timed = sorted(e["ts"] for e in model_runs)[-runs]
+    per_type: dict[str, float] = collections.defaultdict(float)
+    nodes: dict[str, set[str]] = collections.defaultdict(set)
+    kernels = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    for event in kernels:
+        if event["ts"] < first_timed:
+            continue
+        op_type = event["args"]["op_name"]
+        per_type[op_type] += event["dur"] / 1000.0
+        nodes[op_type].add(event["name"])
+    kernel_ms = sum(per_type.values()) / runs
+    wall_ms = sum(e["dur"] for e in model_runs if e["ts"] >= first_timed) / 1000.0 / runs
+    rows = [
+        OpTypeTime(op, len(nodes[op]), total / runs, total / runs / kernel_ms)
+        for op, total in sorted(per_type.items(), key=lambda item: -item[1])
+    ]
+    return Profile(size, runs, wall_ms, kernel_ms, rows)
+
+
+def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -> Profile:
+    """One session with profiling on: a warm-up run, then ``runs`` profiled runs."""
+    from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME
+    from stmfnet_trt.export.exporter import random_frames
+    from stmfnet_trt.runtime.ort_session import create_session
+
+    with tempfile.TemporaryDirectory() as folder:
+
+        def enable_profiling(options) -> None:
+            options.enable_profiling = True
+            options.profile_file_prefix = str(Path(folder) / "ort")
+
+        session = create_session(model, threads=threads, configure=enable_profiling)
+        frames = random_frames((1, 4, 3, *size), seed=0)
+        feeds = {name: frames[:, i].copy() for i, name in enumerate(INPUT_NAMES)}
+        for _ in range(runs + 1):
+            session.run([OUTPUT_NAME], feeds)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    return summarize_trace(events, runs, f"{size[0]}x{size[1]}")
+
+
+def render(profile: Profile, top: int) -> str:
+    """Markdown table of the ``top`` op types, the rest folded into one row."""
+    lines = [
+        f"{profile.size}: {profile.wall_ms_per_run:.0f} ms per run (wall), "
+        f"{profile.kernel_ms_per_run:.0f} ms in kernels; mean of {profile.runs} profiled runs",
+        "",
+        "| op type | nodes | ms/run | share of kernel time |",
+        "|---|---|---|---|",
+    ]
+    shown, rest = profile.op_types[:top], profile.op_types[top:]
+    lines += [f"| {r.op_type} | {r.nodes} | {r.ms_per_run:.1f} | {r.share:.1%} |" for r in shown]
+    if rest:
+        lines.append(
+            f"| other ({len(rest)} types) | {sum(r.nodes for r in rest)} | "
+            f"{sum(r.ms_per_run for r in rest):.1f} | {sum(r.share for r in rest):.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--variant", choices=("plugin", "portable"), default="plugin")
+    source.add_argument("--model", type=Path, help="an exported .onnx instead of the cached random-init one")
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (544, 960)])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--top", type=int, default=12, help="op types listed before 'other'")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "ort_profile.json")
+    parser.add_argument("--section", help="also write the tables into this section of bench/RESULTS.md")
+    args = parser.parse_args()
+
+    import onnxruntime
+
+    from stmfnet_trt.export.cache import cached_onnx
+
+    model = args.model or cached_onnx(None, args.variant)
+    profiles = [profile_model(model, size, args.runs, args.threads) for size in args.sizes]
+    header = (
+        f"ORT profile of `{model.name}`, {datetime.date.today().isoformat()}, onnxruntime "
+        f"{onnxruntime.__version__}, {args.threads} threads; kernel time summed by op type."
+    )
+    text = "\n\n".join([header, *(render(p, args.top) for p in profiles)])
+    print(text)
+    record = {
+        "benchmark": "ort_profile",
+        "date": datetime.date.today().isoformat(),
+        "model": model.name,
+        "threads": args.threads,
+        "onnxruntime": onnxruntime.__version__,
+        "profiles": [asdict(p) for p in profiles],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    if args.section:
+        write_section(HERE / "RESULTS.md", args.section, text)
+
+
+if __name__ == "__main__":
+    main()
