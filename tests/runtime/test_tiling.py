@@ -99,10 +99,10 @@ def test_tiled_network_stays_within_the_measured_bound(ort_backend):
     """ST-MFNet is never exactly tile-invariant: its squeeze-excitation gates average each channel
     over the whole frame (and warp offsets can reach far), so every output pixel depends on every
     input pixel. Measured (torch backend; ORT agrees to 1e-4) on the random-stats checkpoint
-    (strong heads: large offsets) at 256x384
-    with 256-pixel tiles (two tiles sharing 128 columns): max abs 0.0115, mean abs 1.8e-4,
-    PSNR 66 dB against the untiled frame. With 128-pixel tiles the same frames give PSNR ~31 dB
-    (max abs ~1 at tile borders the random offsets jump over): keep tiles large."""
+    (strong heads: large offsets) at 256x384 with 256-pixel tiles (two tiles sharing 128 columns):
+    max abs 0.0115, mean abs 1.8e-4, PSNR 66 dB against the untiled frame. 128-pixel tiles on
+    128x320 frames gave PSNR ~31 dB (max abs ~1 where the random offsets reach across a tile
+    border), whatever the overlap (32 to 96): keep tiles large."""
     windows = random_frames((1, 4, 3, 256, 384), seed=2)
     counting = CountingBackend(ort_backend)
     tiled = TiledBackend(counting, TileOptions(256, 64)).interpolate(windows)
