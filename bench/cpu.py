@@ -1,13 +1,25 @@
-"""CPU speed of the ONNX paths against torch eager, as ratios measured in one run.
+"""CPU speed and memory of every way to run the model, as ratios measured in one run.
 
-    python bench/onnx_cpu.py [--sizes 256x256 544x960] [--repeats 3] [--threads 2]
+    python bench/cpu.py [--sizes 256x256 544x960 720x1280] [--repeats 5] [--threads 2]
+                        [--backends NAME ...] [--torch-max-pixels N]
+                        [--json bench/results/cpu.json] [--plot bench/results/cpu.png]
 
-Backends: torch eager (the reference), ONNX Runtime on the portable graph, ONNX Runtime on the
-plugin graph (our AdaptiveWarp CPU op, fused softmax). Each backend is warmed up once, then the
-repeats are interleaved (A B C A B C ...) so that machine noise hits all alike; the median time
-per interpolated frame is reported with its ratio to torch eager from the same run. Writes
-``bench/results/onnx_cpu.json`` and the table in ``bench/RESULTS.md`` (between its markers).
-Speed does not depend on the weights, so random-init weights are used.
+Backends: torch eager (the reference), torch.compile (inductor; the 8-tap upsampler stays eager,
+inductor fails on it), ONNX Runtime on the portable graph (standard ops only), ONNX Runtime on the
+plugin graph (our AdaptiveWarp CPU op with the fused tap softmax).
+
+Each backend runs in a worker process of its own, so its peak RSS (``ru_maxrss``) is its own and
+its threads and caches cannot slow the others. Workers are warmed up one after the other (first
+call: allocations, oneDNN primitives, torch.compile's compilation), then driven in turns
+(A B C D A B C D ...), so machine noise hits every backend alike; the median over the turns is
+reported with its ratio to torch eager from the same turns. Workers stay alive between their turns,
+so a size runs as many backends side by side as memory allows: the next worker starts only while
+the available memory exceeds the largest peak RSS seen so far; the others run in a later group
+(the ``group`` column). torch backends are skipped above ``--torch-max-pixels`` (torch eager
+needs ~9.5 GB at 544x960 and grows with the pixel count).
+
+Writes bench/results/cpu.json, the plot and the ``cpu`` section of bench/RESULTS.md. Speed does
+not depend on the weights, so random-init weights are used.
 """
 
 from __future__ import annotations
@@ -17,110 +29,311 @@ import datetime
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from results import write_section  # noqa: E402
+from results import parse_size, write_section  # noqa: E402
+
+EAGER = "torch eager"
+COMPILE = "torch.compile"
+ORT_VARIANTS = {"ORT portable": "portable", "ORT custom op": "plugin"}
+BACKENDS = (EAGER, COMPILE, *ORT_VARIANTS)
+TORCH_BACKENDS = (EAGER, COMPILE)
+# 544x960: torch eager measured at ~9.5 GB there; beyond, it does not fit next to the rest.
+DEFAULT_TORCH_MAX_PIXELS = 544 * 960
+MEMORY_MARGIN = 1.2  # start another worker only with 20 % headroom over the largest RSS seen
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    height, width = (int(v) for v in text.lower().split("x"))
-    return height, width
+# ---------------------------------------------------------------------------------------- worker
 
 
-def build_backends(threads: int) -> dict:
-    from stmfnet_trt.export.cache import cached_onnx
-    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+def build_backend(name: str, threads: int, model: Path | None):
+    """The backend ``name`` as the stmfnet-trt runtime builds it (ORT workers never import torch)."""
+    if name in ORT_VARIANTS:
+        from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+
+        return OnnxRuntimeBackend(OnnxRuntimeOptions(model, threads=threads))
     from stmfnet_trt.runtime.torch_backend import TorchBackend, TorchOptions
 
-    return {
-        "torch eager": TorchBackend(TorchOptions(random_init_seed=0, device="cpu", threads=threads)),
-        "ORT portable": OnnxRuntimeBackend(
-            OnnxRuntimeOptions(cached_onnx(None, "portable"), threads=threads)
-        ),
-        "ORT custom op": OnnxRuntimeBackend(OnnxRuntimeOptions(cached_onnx(None, "plugin"), threads=threads)),
-    }
+    backend = TorchBackend(TorchOptions(random_init_seed=0, device="cpu", threads=threads))
+    if name == COMPILE:
+        import torch
+
+        # Inductor fails on the upsampler's pad + strided interleave ("vr must not be None").
+        upsampler = backend.model.upsampler
+        upsampler.forward = torch.compiler.disable(upsampler.forward)
+        backend.model = torch.compile(backend.model)
+    return backend
 
 
-def measure(backends: dict, size: tuple[int, int], repeats: int) -> dict[str, list[float]]:
+def peak_rss_bytes() -> int:
+    """This process's RSS high-water mark (VmHWM, Linux).
+
+    Not ``ru_maxrss``: Linux carries that over fork and exec, so a worker would report its
+    parent's peak (the parent may have exported a model).
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: peak RSS needs Linux")
+
+
+def say(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
+def worker(name: str, size: tuple[int, int], threads: int, model: Path | None) -> None:
+    """Build, warm up, then answer ``run`` lines with a timing and anything else with the peak RSS."""
     from stmfnet_trt.export.exporter import random_frames
 
     window = random_frames((1, 4, 3, *size), seed=0)
-    for backend in backends.values():
-        backend.interpolate(window)  # warm-up: allocations, ORT arena, oneDNN primitives
-    times: dict[str, list[float]] = {name: [] for name in backends}
-    for _ in range(repeats):
-        for name, backend in backends.items():
-            start = time.perf_counter()
-            backend.interpolate(window)
-            times[name].append(time.perf_counter() - start)
-    return times
+    try:
+        started = time.perf_counter()
+        backend = build_backend(name, threads, model)
+        backend.interpolate(window)
+    except Exception as exc:  # report any failure (inductor, ORT, memory) as a skipped row
+        say({"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"})
+        return
+    say({"warmup_s": time.perf_counter() - started})
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        started = time.perf_counter()
+        backend.interpolate(window)
+        say({"seconds": time.perf_counter() - started})
+    say({"peak_rss_bytes": peak_rss_bytes()})
+
+
+# ---------------------------------------------------------------------------------------- parent
+
+
+@dataclass
+class Row:
+    size: str
+    backend: str
+    status: str = "ok"  # or why the backend has no numbers at this size
+    group: int = 0
+    warmup_s: float | None = None
+    samples_s: list[float] = field(default_factory=list)
+    median_s: float | None = None
+    speedup_vs_eager: float | None = None
+    peak_rss_gb: float | None = None
+
+
+class Worker:
+    """One backend in its own process, driven line by line over pipes."""
+
+    def __init__(self, row: Row, size: tuple[int, int], threads: int, model: Path | None) -> None:
+        self.row = row
+        command = [sys.executable, __file__, "--worker", row.backend, "--sizes", f"{size[0]}x{size[1]}"]
+        command += ["--threads", str(threads)] + (["--model", str(model)] if model else [])
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        reply = self._reply()
+        if "warmup_s" in reply:
+            row.warmup_s = reply["warmup_s"]
+        else:
+            row.status = f"skipped: {reply['error']}"
+
+    @property
+    def alive(self) -> bool:
+        return self.row.status == "ok"
+
+    def _reply(self) -> dict:
+        line = self.process.stdout.readline()
+        if line:
+            return json.loads(line)
+        code = self.process.wait()
+        reason = "killed (out of memory?)" if code == -9 else f"exit code {code}"
+        return {"error": f"worker died: {reason}"}
+
+    def _send(self, text: str) -> dict:
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def run(self) -> None:
+        reply = self._send("run")
+        if "seconds" in reply:
+            self.row.samples_s.append(reply["seconds"])
+        else:
+            self.row.status = f"skipped: {reply['error']}"
+
+    def finish(self) -> None:
+        if self.alive:
+            reply = self._send("quit")
+            self.row.peak_rss_gb = reply.get("peak_rss_bytes", 0) / 1e9
+            self.row.median_s = statistics.median(self.row.samples_s)
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def available_memory_bytes() -> int:
+    """MemAvailable of /proc/meminfo (Linux); a large number elsewhere (no grouping)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 50
+
+
+def measure_size(
+    size: tuple[int, int], backends: list[str], args: argparse.Namespace, models: dict[str, Path]
+) -> list[Row]:
+    """Every backend at one size: warm-up one by one, then interleaved turns within each group."""
+    label = f"{size[0]}x{size[1]}"
+    rows = [Row(label, name) for name in backends]
+    pending = []
+    for row in rows:
+        if row.backend in TORCH_BACKENDS and size[0] * size[1] > args.torch_max_pixels:
+            row.status = (
+                f"skipped: above --torch-max-pixels {args.torch_max_pixels} (torch eager takes ~9.5 GB at "
+                "544x960, growing with the pixels)"
+            )
+        else:
+            pending.append(row)
+    group = 0
+    while pending:
+        group += 1
+        workers: list[Worker] = []
+        largest = 0
+        while pending and (not workers or available_memory_bytes() > MEMORY_MARGIN * largest):
+            row = pending.pop(0)
+            row.group = group
+            print(f"{label}: starting {row.backend} (group {group})", file=sys.stderr, flush=True)
+            worker = Worker(row, size, args.threads, models.get(row.backend))
+            if worker.alive:
+                workers.append(worker)
+                largest = max(largest, current_rss_bytes(worker.process.pid))
+            else:
+                worker.finish()
+        for _ in range(args.repeats):
+            for worker in workers:
+                if worker.alive:
+                    worker.run()
+        for worker in workers:
+            worker.finish()
+    eager = next((r.median_s for r in rows if r.backend == EAGER and r.median_s), None)
+    for row in rows:
+        if eager and row.median_s:
+            row.speedup_vs_eager = eager / row.median_s
+    return rows
+
+
+def current_rss_bytes(pid: int) -> int:
+    """Resident set size of a running process (Linux /proc; 0 where unavailable)."""
+    import os
+
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def render_table(rows: list[Row]) -> str:
+    lines = [
+        "| size | backend | median s/frame | frames/s | vs torch eager | peak RSS | group |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r.median_s is None:
+            lines.append(f"| {r.size} | {r.backend} | {r.status} | | | | |")
+            continue
+        ratio = f"{r.speedup_vs_eager:.2f}x" if r.speedup_vs_eager else "n/a (no eager row)"
+        lines.append(
+            f"| {r.size} | {r.backend} | {r.median_s:.3f} | {1 / r.median_s:.2f} | {ratio} | "
+            f"{r.peak_rss_gb:.2f} GB | {r.group} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[Row], path: Path, title: str) -> None:
+    """Seconds per frame and peak RSS per size, one bar per backend (log scale: sizes differ 10x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(dict.fromkeys(r.size for r in rows))
+    backends = list(dict.fromkeys(r.backend for r in rows))
+    width = 0.8 / len(backends)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    panels = ((axes[0], "median_s", "seconds per frame"), (axes[1], "peak_rss_gb", "peak RSS (GB)"))
+    for axis, key, label in panels:
+        for b, backend in enumerate(backends):
+            values = {r.size: getattr(r, key) for r in rows if r.backend == backend and getattr(r, key)}
+            offset = (b - (len(backends) - 1) / 2) * width
+            xs = [i + offset for i, size in enumerate(sizes) if size in values]
+            axis.bar(xs, list(values.values()), width, label=backend)
+        axis.set_xticks(range(len(sizes)), sizes)
+        axis.set_yscale("log")
+        axis.set_ylabel(label)
+        axis.grid(axis="y", which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (544, 960)])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (544, 960), (720, 1280)])
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path, default=HERE / "results" / "onnx_cpu.json")
+    parser.add_argument("--torch-max-pixels", type=int, default=DEFAULT_TORCH_MAX_PIXELS)
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "cpu.json")
+    parser.add_argument("--plot", type=Path, default=HERE / "results" / "cpu.png")
+    parser.add_argument("--no-results-md", action="store_true", help="leave bench/RESULTS.md alone")
+    parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.sizes[0], args.threads, args.model)
+        return
 
     import onnxruntime
     import torch
 
-    backends = build_backends(args.threads)
-    rows = []
-    for size in args.sizes:
-        times = measure(backends, size, args.repeats)
-        eager = statistics.median(times["torch eager"])
-        for name, samples in times.items():
-            median = statistics.median(samples)
-            rows.append(
-                {
-                    "size": f"{size[0]}x{size[1]}",
-                    "backend": name,
-                    "median_s": median,
-                    "frames_per_s": 1 / median,
-                    "speedup_vs_eager": eager / median,
-                    "samples_s": samples,
-                }
-            )
+    from stmfnet_trt.export.cache import cached_onnx
+
+    # Exported (once, cached) here, so that ORT workers need neither torch nor the exporter.
+    models = {name: cached_onnx(None, ORT_VARIANTS[name]) for name in args.backends if name in ORT_VARIANTS}
+    rows = [row for size in args.sizes for row in measure_size(size, args.backends, args, models)]
+    device = f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads"
     record = {
-        "benchmark": "onnx_cpu",
+        "benchmark": "cpu",
         "date": datetime.date.today().isoformat(),
-        "device": f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads",
+        "device": device,
         "versions": {
             "torch": torch.__version__,
             "onnxruntime": onnxruntime.__version__,
-            "numpy": np.__version__,
             "python": platform.python_version(),
         },
         "repeats": args.repeats,
-        "rows": rows,
+        "rows": [asdict(r) for r in rows],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=2) + "\n")
-    table = [
-        "| size | backend | median s/frame | frames/s | speed-up vs torch eager |",
-        "|---|---|---|---|---|",
-    ]
-    table += [
-        f"| {r['size']} | {r['backend']} | {r['median_s']:.2f} | {r['frames_per_s']:.2f} | "
-        f"{r['speedup_vs_eager']:.2f}x |"
-        for r in rows
-    ]
     header = (
-        f"Measured {record['date']} on {record['device']}; torch {torch.__version__}, onnxruntime "
-        f"{onnxruntime.__version__}; median of {args.repeats} interleaved runs after warm-up."
+        f"Measured {record['date']} on {device}; torch {torch.__version__}, onnxruntime "
+        f"{onnxruntime.__version__}; median of {args.repeats} interleaved turns after a warm-up, each "
+        "backend in its own process (peak RSS is that process's)."
     )
-    print("\n".join([header, "", *table]))
-    write_section(HERE / "RESULTS.md", "onnx_cpu", "\n".join([header, "", *table]))
+    plot(rows, args.plot, header.split(";")[0])
+    text = "\n".join([header, "", render_table(rows)])
+    print(text)
+    if not args.no_results_md:
+        relative = args.plot.resolve().relative_to(HERE.resolve())
+        write_section(HERE / "RESULTS.md", "cpu", f"{text}\n\n![CPU time and memory per backend]({relative})")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python bench/ort_profile.py [--variant plugin|portable | --model FILE] [--sizes 256x256 544x960]
                                 [--runs 3] [--threads 2] [--json bench/results/ort_profile.json]
-                                [--section NAME]
+                                [--section NAME] [--label TEXT]
 
 Runs the graph with ONNX Runtime's own profiler (``SessionOptions.enable_profiling``), one warm-up
 run and ``--runs`` profiled runs per size, and sums each node's kernel time by op type. The table
@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=12, help="op types listed before 'other'")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "ort_profile.json")
     parser.add_argument("--section", help="also write the tables into this section of bench/RESULTS.md")
+    parser.add_argument("--label", default="", help="what was profiled (e.g. which build), for the header")
     args = parser.parse_args()
 
     import onnxruntime
@@ -134,7 +135,8 @@ def main() -> None:
     model = args.model or cached_onnx(None, args.variant)
     profiles = [profile_model(model, size, args.runs, args.threads) for size in args.sizes]
     header = (
-        f"ORT profile of `{model.name}`, {datetime.date.today().isoformat()}, onnxruntime "
+        (f"{args.label}: " if args.label else "")
+        + f"ORT profile of `{model.name}`, {datetime.date.today().isoformat()}, onnxruntime "
         f"{onnxruntime.__version__}, {args.threads} threads; kernel time summed by op type."
     )
     text = "\n\n".join([header, *(render(p, args.top) for p in profiles)])
@@ -143,6 +145,7 @@ def main() -> None:
         "benchmark": "ort_profile",
         "date": datetime.date.today().isoformat(),
         "model": model.name,
+        "label": args.label,
         "threads": args.threads,
         "onnxruntime": onnxruntime.__version__,
         "profiles": [asdict(p) for p in profiles],
