@@ -1,7 +1,7 @@
 """CPU speed and memory of every way to run the model, as ratios measured in one run.
 
     python bench/cpu.py [--sizes 256x256 544x960 720x1280] [--repeats 5] [--threads 2]
-                        [--backends NAME ...] [--torch-max-pixels N]
+                        [--backends NAME ...] [--max-pixels "NAME=PIXELS" ...]
                         [--json bench/results/cpu.json] [--plot bench/results/cpu.png]
 
 Backends: torch eager (the reference), torch.compile (inductor; the 8-tap upsampler stays eager,
@@ -15,8 +15,9 @@ call: allocations, oneDNN primitives, torch.compile's compilation), then driven 
 reported with its ratio to torch eager from the same turns. Workers stay alive between their turns,
 so a size runs as many backends side by side as memory allows: the next worker starts only while
 the available memory exceeds the largest peak RSS seen so far; the others run in a later group
-(the ``group`` column). torch backends are skipped above ``--torch-max-pixels`` (torch eager
-needs ~9.5 GB at 544x960 and grows with the pixel count).
+(the ``group`` column). A backend is skipped at sizes above its ``--max-pixels`` cap: by default
+the torch ones above 544x960 (torch eager needs ~9.5 GB there, growing with the pixel count);
+a run with a time budget can cap others.
 
 Writes bench/results/cpu.json, the plot and the ``cpu`` section of bench/RESULTS.md. Speed does
 not depend on the weights, so random-init weights are used.
@@ -44,9 +45,8 @@ EAGER = "torch eager"
 COMPILE = "torch.compile"
 ORT_VARIANTS = {"ORT portable": "portable", "ORT custom op": "plugin"}
 BACKENDS = (EAGER, COMPILE, *ORT_VARIANTS)
-TORCH_BACKENDS = (EAGER, COMPILE)
 # 544x960: torch eager measured at ~9.5 GB there; beyond, it does not fit next to the rest.
-DEFAULT_TORCH_MAX_PIXELS = 544 * 960
+DEFAULT_MAX_PIXELS = {EAGER: 544 * 960, COMPILE: 544 * 960}
 MEMORY_MARGIN = 1.2  # start another worker only with 20 % headroom over the largest RSS seen
 
 
@@ -192,11 +192,12 @@ def measure_size(
     rows = [Row(label, name) for name in backends]
     pending = []
     for row in rows:
-        if row.backend in TORCH_BACKENDS and size[0] * size[1] > args.torch_max_pixels:
-            row.status = (
-                f"skipped: above --torch-max-pixels {args.torch_max_pixels} (torch eager takes ~9.5 GB at "
-                "544x960, growing with the pixels)"
+        cap = args.max_pixels.get(row.backend)
+        if cap is not None and size[0] * size[1] > cap:
+            why = (
+                "torch eager takes ~9.5 GB at 544x960" if row.backend in DEFAULT_MAX_PIXELS else "time budget"
             )
+            row.status = f"skipped: above its --max-pixels cap of {cap} ({why})"
         else:
             pending.append(row)
     group = 0
@@ -283,19 +284,35 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
     figure.savefig(path, dpi=110)
 
 
+def pixel_cap(text: str) -> tuple[str, int]:
+    name, _, pixels = text.rpartition("=")
+    if name not in BACKENDS or not pixels.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected BACKEND=PIXELS with BACKEND one of {BACKENDS}, got {text!r}"
+        )
+    return name, int(pixels)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (544, 960), (720, 1280)])
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--torch-max-pixels", type=int, default=DEFAULT_TORCH_MAX_PIXELS)
+    parser.add_argument(
+        "--max-pixels",
+        type=pixel_cap,
+        nargs="+",
+        default=[],
+        help='"BACKEND=PIXELS": skip BACKEND at sizes above PIXELS (added to the torch defaults)',
+    )
     parser.add_argument("--json", type=Path, default=HERE / "results" / "cpu.json")
     parser.add_argument("--plot", type=Path, default=HERE / "results" / "cpu.png")
     parser.add_argument("--no-results-md", action="store_true", help="leave bench/RESULTS.md alone")
     parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.max_pixels = {**DEFAULT_MAX_PIXELS, **dict(args.max_pixels)}
     if args.worker:
         worker(args.worker, args.sizes[0], args.threads, args.model)
         return
