@@ -29,6 +29,16 @@ def _tensorrt_available() -> bool:
     return importlib.util.find_spec("tensorrt") is not None and _cuda_available()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Flush denormals in torch: the random-stats test weights produce many, and x86 handles
+    each in microcode (a 256x384 reference forward measured 44 s -> 18 s on a loaded 2-core
+    machine). Values below 1e-38 are zeroed; every tolerance here is >= 1e-7."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_flush_denormal(True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA; none is visible to torch here")
     skip_trt = pytest.mark.skip(reason="needs full TensorRT (tensorrt module) and a GPU; not installed here")

@@ -21,18 +21,22 @@ SHAPES = [(1, 128, 128), (1, 256, 384), (2, 384, 256)]
 
 
 @pytest.fixture(scope="module")
-def reference(data_dir):
-    return load_model(data_dir / "student_random_stats.pth")
+def reference_cases(data_dir) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frames, PyTorch output) at each of SHAPES, computed once for both variants."""
+    model = load_model(data_dir / "student_random_stats.pth")
+    cases = []
+    for index, (batch, height, width) in enumerate(SHAPES):
+        frames = random_frames((batch, 4, 3, height, width), seed=index)
+        cases.append((frames, reference_output(model, frames)))
+    return cases
 
 
 @pytest.mark.parametrize("variant", ["plugin", "portable"])
-def test_variant_matches_pytorch_at_several_sizes(exported, reference, variant):
+def test_variant_matches_pytorch_at_several_sizes(exported, reference_cases, variant):
     session = create_session(exported[variant])
-    for index, (batch, height, width) in enumerate(SHAPES):
-        frames = random_frames((batch, 4, 3, height, width), seed=index)
-        difference = Difference.between(
-            reference_output(reference, frames), onnx_output(None, frames, session)
-        )
+    for frames, expected in reference_cases:
+        height, width = frames.shape[-2:]
+        difference = Difference.between(expected, onnx_output(None, frames, session))
         assert difference.max_abs <= TOLERANCE, (variant, height, width, difference)
         assert difference.psnr_db > 100
 
