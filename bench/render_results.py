@@ -27,7 +27,7 @@ from stmfnet_trt.bench.suite import BenchRecord, Row  # noqa: E402
 TARGETS = {
     "cpu": (
         "CPU, 2 cores (this project's CI machines)",
-        "stmfnet-trt bench --backends onnxruntime,torch,blend --sizes 256 540p --threads 2 "
+        "stmfnet-trt bench --backends onnxruntime,torch,blend --sizes 256 --threads 2 "
         "--random-init --json bench/results/bench-cpu.json",
     ),
     "h100": (
