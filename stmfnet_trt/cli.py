@@ -105,6 +105,8 @@ def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
         checkpoint, _ = _checkpoint_choice(args)
         with open_source(Path(args.input), fps=args.fps) as reader:
             height, width = reader.height, reader.width
+        if args.tile:  # the engine only ever sees tiles
+            height, width = min(height, args.tile), min(width, args.tile)
         engine = engine_for_run(checkpoint, height, width, args.batch_size, progress=not args.quiet)
     return TensorRTBackend(TensorRTOptions(engine=engine))
 
@@ -134,6 +136,24 @@ BACKENDS: dict[str, Callable[[argparse.Namespace], Backend]] = {
 }
 
 
+def _tile_options(args: argparse.Namespace):
+    """TileOptions from --tile/--tile-overlap (checked before any backend is built), or None."""
+    if not args.tile:
+        return None
+    from .runtime.tiling import TileOptions
+
+    return TileOptions(args.tile, args.tile_overlap)
+
+
+def _tiled(backend: Backend, tiles) -> Backend:
+    """The backend run over overlapping tiles when asked (frames too big for memory)."""
+    if tiles is None:
+        return backend
+    from .runtime.tiling import TiledBackend
+
+    return TiledBackend(backend, tiles)
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Interpolate a video or frame folder to ``factor`` x its frame rate."""
     from .runtime.video import RunOptions, interpolate_video
@@ -150,7 +170,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     )
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise UserError("the output path is the input path: the input is never overwritten")
-    with BACKENDS[args.backend](args) as backend:
+    tiles = _tile_options(args)
+    with _tiled(BACKENDS[args.backend](args), tiles) as backend:
         summary = interpolate_video(args.input, args.output, backend, options)
     print(
         f"wrote {summary.output}: {summary.output_frames} frames at {float(summary.output_fps):.3f} fps "
@@ -400,6 +421,15 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     _add_backend_arguments(run)
     add_triton_client_arguments(run)
     run.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
+    run.add_argument(
+        "--tile",
+        type=positive_int,
+        help="run the model on square tiles of this side (a multiple of 128) and blend them: for "
+        "frames too big for memory; changes the result slightly (see runtime/tiling.py)",
+    )
+    run.add_argument(
+        "--tile-overlap", type=int, default=64, help="pixels neighbouring tiles share at least (blended)"
+    )
     run.add_argument("--max-frames", type=positive_int, help="read at most this many input frames")
     run.add_argument("--fps", type=_fraction, help="frame rate of a frame folder (default 25)")
     run.add_argument(
