@@ -284,6 +284,39 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
     figure.savefig(path, dpi=110)
 
 
+def report(rows: list[Row], args: argparse.Namespace) -> None:
+    """JSON, plot, table on stdout and (unless --no-results-md) the ``cpu`` section of RESULTS.md."""
+    import onnxruntime
+    import torch
+
+    device = f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads"
+    record = {
+        "benchmark": "cpu",
+        "date": datetime.date.today().isoformat(),
+        "device": device,
+        "versions": {
+            "torch": torch.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "python": platform.python_version(),
+        },
+        "repeats": args.repeats,
+        "rows": [asdict(r) for r in rows],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    header = (
+        f"Measured {record['date']} on {device}; torch {torch.__version__}, onnxruntime "
+        f"{onnxruntime.__version__}; median of {args.repeats} interleaved turns after a warm-up, each "
+        "backend in its own process (peak RSS is that process's)."
+    )
+    plot(rows, args.plot, header.split(";")[0])
+    text = "\n".join([header, "", render_table(rows)])
+    print(text, flush=True)
+    if not args.no_results_md:
+        relative = args.plot.resolve().relative_to(HERE.resolve())
+        write_section(HERE / "RESULTS.md", "cpu", f"{text}\n\n![CPU time and memory per backend]({relative})")
+
+
 def pixel_cap(text: str) -> tuple[str, int]:
     name, _, pixels = text.rpartition("=")
     if name not in BACKENDS or not pixels.isdigit():
@@ -317,40 +350,14 @@ def main() -> None:
         worker(args.worker, args.sizes[0], args.threads, args.model)
         return
 
-    import onnxruntime
-    import torch
-
     from stmfnet_trt.export.cache import cached_onnx
 
     # Exported (once, cached) here, so that ORT workers need neither torch nor the exporter.
     models = {name: cached_onnx(None, ORT_VARIANTS[name]) for name in args.backends if name in ORT_VARIANTS}
-    rows = [row for size in args.sizes for row in measure_size(size, args.backends, args, models)]
-    device = f"CPU: {platform.processor() or platform.machine()}, {args.threads} threads"
-    record = {
-        "benchmark": "cpu",
-        "date": datetime.date.today().isoformat(),
-        "device": device,
-        "versions": {
-            "torch": torch.__version__,
-            "onnxruntime": onnxruntime.__version__,
-            "python": platform.python_version(),
-        },
-        "repeats": args.repeats,
-        "rows": [asdict(r) for r in rows],
-    }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
-    header = (
-        f"Measured {record['date']} on {device}; torch {torch.__version__}, onnxruntime "
-        f"{onnxruntime.__version__}; median of {args.repeats} interleaved turns after a warm-up, each "
-        "backend in its own process (peak RSS is that process's)."
-    )
-    plot(rows, args.plot, header.split(";")[0])
-    text = "\n".join([header, "", render_table(rows)])
-    print(text)
-    if not args.no_results_md:
-        relative = args.plot.resolve().relative_to(HERE.resolve())
-        write_section(HERE / "RESULTS.md", "cpu", f"{text}\n\n![CPU time and memory per backend]({relative})")
+    rows: list[Row] = []
+    for size in args.sizes:  # results are written after every size: a cut-short run keeps what it has
+        rows += measure_size(size, args.backends, args, models)
+        report(rows, args)
 
 
 if __name__ == "__main__":
