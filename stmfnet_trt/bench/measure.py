@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..runtime.backend import Backend
+from .device_memory import cuda_context_exists, device_memory_in_use, release_cached_device_memory
 
-RSS_SAMPLE_S = 0.01
+SAMPLE_S = 0.01
 
 
 def _rss_bytes() -> int:
@@ -26,26 +27,48 @@ def _rss_bytes() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-class PeakRss:
-    """Samples RSS on a thread while a block runs; ``peak`` is the highest value seen."""
+class PeakMemory:
+    """Samples host RSS and GPU memory on one thread while a block runs.
+
+    ``peak_rss`` is the highest RSS seen. On a GPU, ``device_peak`` is the highest device memory in
+    use (total - free, see ``device_memory``) and ``device_extra`` that minus its value at entry:
+    what the block needed on top of what was already held (weights, TensorRT execution contexts,
+    backends built for earlier rows). Both are None where the process holds no CUDA context, so a
+    CPU-only run does not create one just to read it. A sample is taken at entry and exit as well
+    as every ``SAMPLE_S``; torch's caching allocator keeps what it reserved until the block ends,
+    so its peak is always seen, while a short-lived cudaMalloc between two samples can be missed.
+    """
 
     def __init__(self) -> None:
-        self.peak = _rss_bytes()
+        self.peak_rss = _rss_bytes()
+        self.device_at_entry = device_memory_in_use() if cuda_context_exists() else None
+        self.device_peak = self.device_at_entry
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+
+    @property
+    def device_extra(self) -> int | None:
+        if self.device_peak is None or self.device_at_entry is None:
+            return None
+        return self.device_peak - self.device_at_entry
 
     def _sample(self) -> None:
-        while not self._stop.wait(RSS_SAMPLE_S):
-            self.peak = max(self.peak, _rss_bytes())
+        self.peak_rss = max(self.peak_rss, _rss_bytes())
+        if self.device_peak is not None:
+            self.device_peak = max(self.device_peak, device_memory_in_use() or 0)
 
-    def __enter__(self) -> PeakRss:
+    def _sample_until_stopped(self) -> None:
+        while not self._stop.wait(SAMPLE_S):
+            self._sample()
+
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, _rss_bytes())
+        self._sample()
 
 
 @dataclass(frozen=True)
@@ -70,15 +93,26 @@ class Latency:
 
 @dataclass(frozen=True)
 class Measurement:
+    """One row's numbers; the device figures are None without a CUDA context (see ``PeakMemory``)."""
+
     latency: Latency
     frames_per_s: float
     peak_rss_bytes: int
+    peak_device_bytes: int | None
+    extra_device_bytes: int | None
     output: np.ndarray
 
 
 def measure(backend: Backend, windows: np.ndarray, warmup: int, iterations: int) -> Measurement:
-    """Warm up, then time ``iterations`` calls; throughput counts interpolated frames."""
-    with PeakRss() as rss:
+    """Warm up, then time ``iterations`` calls; throughput counts interpolated frames.
+
+    torch's cache is emptied first so that memory earlier rows left reserved is neither charged to
+    this row nor hides its growth. Warm-up runs inside the sampled block, so the first GPU row of a
+    backend also carries its one-time costs (cuDNN/cuBLAS handles, lazily loaded kernels: about
+    200 MB for torch on an H100).
+    """
+    release_cached_device_memory()
+    with PeakMemory() as memory:
         for _ in range(warmup):
             output = backend.interpolate(windows)
         samples = []
@@ -87,4 +121,11 @@ def measure(backend: Backend, windows: np.ndarray, warmup: int, iterations: int)
             output = backend.interpolate(windows)
             samples.append(time.perf_counter() - start)
     latency = Latency.of(samples)
-    return Measurement(latency, len(windows) / latency.p50, rss.peak, output)
+    return Measurement(
+        latency,
+        len(windows) / latency.p50,
+        memory.peak_rss,
+        memory.device_peak,
+        memory.device_extra,
+        output,
+    )

@@ -4,30 +4,46 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UserError
 from ..io.atomic import atomic_output_path
-from .suite import BenchRecord
+from .suite import BenchRecord, Row
 
-# (heading, Row attribute, format) of every numeric column.
-COLUMNS = (
-    ("p50 s", "p50_s", ".3f"),
-    ("p90 s", "p90_s", ".3f"),
-    ("p99 s", "p99_s", ".3f"),
-    ("frames/s", "frames_per_s", ".2f"),
-    ("peak RSS MB", "peak_rss_mb", ".0f"),
-    ("PSNR vs ref dB", "psnr_vs_reference_db", ".1f"),
-    ("max abs vs ref", "max_abs_vs_reference", ".2g"),
+
+def _number(attribute: str, fmt: str) -> Callable[[Row], str]:
+    """Cell of a numeric Row attribute: "-" where it has no value (e.g. quality of the reference)."""
+
+    def cell(row: Row) -> str:
+        value = getattr(row, attribute)
+        if value is None:
+            return "-"
+        if math.isinf(value):
+            return "inf"
+        return format(value, fmt)
+
+    return cell
+
+
+def _device_memory(row: Row) -> str:
+    """Peak GPU memory in use, with what the row added in brackets; "n/a" where no GPU was used."""
+    if row.peak_device_mb is None:
+        return "n/a"
+    return f"{row.peak_device_mb:.0f} (+{row.extra_device_mb:.0f})"
+
+
+# (heading, cell) of every column after backend, size and batch.
+COLUMNS: tuple[tuple[str, Callable[[Row], str]], ...] = (
+    ("p50 s", _number("p50_s", ".3f")),
+    ("p90 s", _number("p90_s", ".3f")),
+    ("p99 s", _number("p99_s", ".3f")),
+    ("frames/s", _number("frames_per_s", ".2f")),
+    ("peak RSS MB", _number("peak_rss_mb", ".0f")),
+    ("device memory MB, peak (+row)", _device_memory),
+    ("PSNR vs ref dB", _number("psnr_vs_reference_db", ".1f")),
+    ("max abs vs ref", _number("max_abs_vs_reference", ".2g")),
 )
-
-
-def _cell(value: float | None, fmt: str) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return "inf"
-    return format(value, fmt)
 
 
 def table(record: BenchRecord) -> str:
@@ -43,7 +59,7 @@ def table(record: BenchRecord) -> str:
     for row in record.rows:
         cells = [row.backend, row.size, str(row.batch)]
         if row.status == "ok":
-            cells += [_cell(getattr(row, attribute), fmt) for _, attribute, fmt in COLUMNS]
+            cells += [cell(row) for _, cell in COLUMNS]
         else:
             cells += [row.status] + [""] * (len(COLUMNS) - 1)
         lines.append("| " + " | ".join(cells) + " |")

@@ -51,7 +51,12 @@ class BenchOptions:
 
 @dataclass
 class Row:
-    """One backend at one size; ``status`` is "ok" or why it was skipped."""
+    """One backend at one size; ``status`` is "ok" or why it was skipped.
+
+    ``peak_device_mb`` is the most GPU memory in use during the row (the whole device, as the
+    driver counts it) and ``extra_device_mb`` how much of it the row added to what was in use at its
+    start; both None on CPU-only runs and in JSON written before they existed.
+    """
 
     backend: str
     size: str
@@ -64,6 +69,8 @@ class Row:
     p99_s: float | None = None
     frames_per_s: float | None = None
     peak_rss_mb: float | None = None
+    peak_device_mb: float | None = None
+    extra_device_mb: float | None = None
     psnr_vs_reference_db: float | None = None
     max_abs_vs_reference: float | None = None
 
@@ -97,6 +104,10 @@ def _software() -> dict[str, str]:
         return versions
     versions["torch"] = torch.__version__
     return versions
+
+
+def _mb(nbytes: int | None) -> float | None:
+    return None if nbytes is None else nbytes / 2**20
 
 
 OUT_OF_MEMORY_WORDS = ("out of memory", "bad allocation", "bad_alloc", "failed to allocate")
@@ -138,6 +149,8 @@ def run_suite(
                 row.p50_s, row.p90_s, row.p99_s = result.latency.p50, result.latency.p90, result.latency.p99
                 row.frames_per_s = result.frames_per_s
                 row.peak_rss_mb = result.peak_rss_bytes / 2**20
+                row.peak_device_mb = _mb(result.peak_device_bytes)
+                row.extra_device_mb = _mb(result.extra_device_bytes)
                 if label == labels[0]:
                     reference_output = np.clip(result.output, 0, 1)
                 elif reference_output is not None:
