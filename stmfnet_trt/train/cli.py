@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_types import positive_int
+from ..cli_types import positive_float, positive_int
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -24,6 +24,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "seed": args.seed,
         "max_side": args.max_side,
         "threads": args.threads,
+        "workers": args.workers,
     }
     config = resolve_config(run_dir, args.resume, args.config and Path(args.config), overrides)
     sources = TrainSources(
@@ -39,8 +40,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         init_checkpoint=args.init and Path(args.init),
         progress=not args.quiet,
         device=args.device,
+        time_limit_s=args.max_minutes and args.max_minutes * 60.0,
     )
     mean = sum(result.losses) / len(result.losses)
+    if result.stopped_by_time_limit:
+        print(
+            f"stopped at the {args.max_minutes:g}-minute limit after step {result.end_step}: --resume goes on"
+        )
     print(
         f"trained steps {result.start_step + 1}-{result.end_step} of {config.total_steps} "
         f"(mean loss {mean:.4g}); weights: {run_dir / LAST_CHECKPOINT}"
@@ -82,6 +88,14 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--max-side", type=positive_int, help="box-downscale clips and photos to this longer side"
     )
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    parser.add_argument(
+        "--workers", type=int, help="processes making batches ahead (default 0; a GPU run wants several)"
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=positive_float,
+        help="stop (with a checkpoint) after this long; --resume continues",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pth")
     parser.add_argument("--init", help="start from these weights (published format) instead of random ones")

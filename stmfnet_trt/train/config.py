@@ -48,6 +48,7 @@ class TrainConfig:
     val_windows: int = 16
     checkpoint_every: int | None = None  # steps; None: once per epoch
     threads: int | None = None
+    workers: int = 0  # processes making batches ahead (prefetch.py); 0: made between steps
 
     def __post_init__(self) -> None:
         if self.crop % SIZE_DIVISOR or self.crop < MIN_CROP:
@@ -57,6 +58,8 @@ class TrainConfig:
         for name in ("batch_size", "epochs", "steps_per_epoch", "lr_step_epochs", "val_windows"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.workers < 0:
+            raise UserError(f"workers must be >= 0, got {self.workers}")
         if not 0.0 <= self.synthetic_fraction <= 1.0 or not 0.0 < self.holdout < 1.0:
             raise UserError("synthetic_fraction must lie in [0, 1] and holdout in (0, 1)")
 

@@ -89,13 +89,14 @@ def run_training(
     teacher: Teacher | None = None,
     progress: bool = True,
     device: str = "auto",
+    time_limit_s: float | None = None,
 ) -> TrainResult:
     """Train ST-MFNet Mini into ``run_dir`` (see ``trainer.py`` for what it holds).
 
     The model starts from ``init_checkpoint`` (fine-tuning) or from random weights seeded with
     ``config.seed``, and runs on ``device`` ("auto": CUDA when torch sees a GPU). Denormal
     floats are flushed to zero: randomly initialised heads produce them, and on x86 they make
-    the CPU forward pass up to 10x slower.
+    the CPU forward pass up to 10x slower. ``time_limit_s``: see ``Trainer.train``.
     """
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -121,4 +122,4 @@ def run_training(
         raise UserError(
             f"{run_dir} has already run {trainer.step} of {config.total_steps} steps: raise --steps"
         )
-    return trainer.train()
+    return trainer.train(time_limit_s)

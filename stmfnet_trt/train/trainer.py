@@ -35,8 +35,9 @@ from ..io.atomic import atomic_output_path
 from ..model.checkpoint import check_state_dict, extract_state_dict, save_checkpoint
 from ..runtime.video import to_video_frame
 from .config import TrainConfig
-from .data import TrainingData, split_window
+from .data import Batch, TrainingData, split_window
 from .losses import distillation_loss
+from .prefetch import step_batches
 
 # Frames (B, 4, 3, H, W) in [0, 1] -> the teacher's middle frames (B, 3, H, W).
 Teacher = Callable[[torch.Tensor], torch.Tensor]
@@ -45,8 +46,8 @@ CONFIG_FILE = "config.json"
 LAST_CHECKPOINT = "last.pth"
 BEST_CHECKPOINT = "best.pth"
 LOG_FILE = "log.jsonl"
-# Settings a resume may change: how long to go on, and how many threads to use.
-RESUME_OVERRIDABLE = frozenset({"steps", "epochs", "threads"})
+# Settings a resume may change: how long to go on, and how many threads and workers to use.
+RESUME_OVERRIDABLE = frozenset({"steps", "epochs", "threads", "workers"})
 
 
 @dataclass
@@ -58,6 +59,7 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     validations: list[tuple[int, float]] = field(default_factory=list)
     best_psnr: float = -math.inf
+    stopped_by_time_limit: bool = False
 
 
 def quantised_psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
@@ -157,9 +159,10 @@ class Trainer:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def train_step(self) -> float:
-        """One optimiser step on the batch of ``self.step``; returns its loss."""
-        batch = self.data.batch(self.step, self.config.batch_size)
+    def train_step(self, batch: Batch | None = None) -> float:
+        """One optimiser step on ``batch``, by default the batch of ``self.step``; returns its loss."""
+        if batch is None:
+            batch = self.data.batch(self.step, self.config.batch_size)
         inputs, target = batch.inputs.to(self.device), batch.target.to(self.device)
         teacher = None if batch.teacher is None else batch.teacher.to(self.device)
         has_teacher = batch.has_teacher.to(self.device)
@@ -198,15 +201,21 @@ class Trainer:
             self.best_psnr = score
             self._save(BEST_CHECKPOINT, val_psnr=score)
 
-    def train(self) -> TrainResult:
-        """Run from the current step to ``config.total_steps``, validating and checkpointing."""
+    def train(self, time_limit_s: float | None = None) -> TrainResult:
+        """Run from the current step to ``config.total_steps``, validating and checkpointing.
+
+        With ``time_limit_s``, stop after the first step that ends past it and checkpoint there,
+        so a lent machine or a night's slot is used to the end and ``--resume`` goes on from it.
+        """
         config = self.config
         result = TrainResult(start_step=self.step, end_step=self.step)
+        deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+        batches = step_batches(self.data, config.batch_size, self.step, config.total_steps, config.workers)
         with tqdm(total=config.total_steps, initial=self.step, unit="step", disable=not self.progress) as bar:
-            while self.step < config.total_steps:
+            for batch in batches:
                 began = time.perf_counter()
                 lr = self.optimizer.param_groups[0]["lr"]
-                loss = self.train_step()
+                loss = self.train_step(batch)
                 result.losses.append(loss)
                 self._log({"step": self.step, "loss": loss, "lr": lr, "seconds": time.perf_counter() - began})
                 bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", refresh=False)
@@ -214,8 +223,16 @@ class Trainer:
                 if self.validation and self.step % config.validation_interval == 0:
                     self._validate_and_keep_best(result)
                     bar.set_postfix(loss=f"{loss:.4g}", lr=f"{lr:.3g}", best_psnr=f"{self.best_psnr:.2f}")
-                if self.step % config.checkpoint_interval == 0 or self.step == config.total_steps:
+                out_of_time = deadline is not None and time.monotonic() >= deadline
+                if (
+                    out_of_time
+                    or self.step % config.checkpoint_interval == 0
+                    or self.step == config.total_steps
+                ):
                     self._save_resume_state()
+                if out_of_time and self.step < config.total_steps:
+                    result.stopped_by_time_limit = True
+                    break
         result.end_step = self.step
         result.best_psnr = self.best_psnr
         return result

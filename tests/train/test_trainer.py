@@ -58,9 +58,15 @@ def test_one_step_of_the_real_model_lowers_the_loss_on_a_fixed_batch(tmp_path):
     assert trainer.step == 1
 
 
-def tiny_trainer(tiny_model_class, run_dir: Path, steps: int, resume: bool) -> Trainer:
+def tiny_trainer(tiny_model_class, run_dir: Path, steps: int, resume: bool, workers: int = 0) -> Trainer:
     config = TrainConfig(
-        crop=80, steps=steps, steps_per_epoch=2, lr_step_epochs=1, val_windows=2, checkpoint_every=100
+        crop=80,
+        steps=steps,
+        steps_per_epoch=2,
+        lr_step_epochs=1,
+        val_windows=2,
+        checkpoint_every=100,
+        workers=workers,
     )
     photos = [smooth_photo(160, 200, seed) for seed in range(2)]
     torch.manual_seed(0)
@@ -101,6 +107,21 @@ def test_resume_repeats_the_uninterrupted_run(tiny_model_class, tmp_path):
     assert second.validations[-1] == pytest.approx(reference.validations[-1])
 
 
+def test_worker_processes_make_the_same_batches_as_the_trainer_alone(tiny_model_class, tmp_path):
+    alone = tiny_trainer(tiny_model_class, tmp_path / "alone", steps=4, resume=False).train()
+    helped = tiny_trainer(tiny_model_class, tmp_path / "helped", steps=4, resume=False, workers=2).train()
+    torch.testing.assert_close(torch.tensor(helped.losses), torch.tensor(alone.losses))
+    assert len(set(alone.losses)) == 4
+
+
+def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny_model_class, tmp_path):
+    stopped = tiny_trainer(tiny_model_class, tmp_path, steps=6, resume=False).train(time_limit_s=1e-9)
+    assert stopped.stopped_by_time_limit and (stopped.start_step, stopped.end_step) == (0, 1)
+    assert torch.load(tmp_path / LAST_CHECKPOINT, weights_only=True)["step"] == 1  # not at an interval
+    rest = tiny_trainer(tiny_model_class, tmp_path, steps=6, resume=True).train(time_limit_s=3600)
+    assert not rest.stopped_by_time_limit and (rest.start_step, rest.end_step) == (1, 6)
+
+
 def test_checkpoint_holds_the_published_layout_and_the_resume_state(tiny_model_class, tmp_path):
     tiny_trainer(tiny_model_class, tmp_path, steps=2, resume=False).train()
     blob = torch.load(tmp_path / LAST_CHECKPOINT, weights_only=True)
@@ -138,3 +159,7 @@ def test_train_command_trains_validates_and_writes_loadable_weights(tmp_path, ca
     again = parser.parse_args([*base, "--resume"])
     with pytest.raises(UserError, match="already run 1 of 1 steps"):
         again.handler(again)
+    timed = parser.parse_args([*base, "--resume", "--steps", "3", "--workers", "1", "--max-minutes", "1e-9"])
+    timed.handler(timed)
+    assert "stopped at the 1e-09-minute limit after step 2: --resume goes on" in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["workers"] == 0  # the saved recipe
