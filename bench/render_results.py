@@ -31,11 +31,16 @@ TARGETS = {
         "--random-init --json bench/results/bench-cpu.json",
     ),
     "h100": (
-        "NVIDIA H100 (classic TensorRT)",
+        "NVIDIA H100, torch eager (a lent GPU session: no TensorRT could be installed there)",
+        "scripts/gpu_session.sh (its bench stage: stmfnet-trt bench --backends torch,blend --device cuda "
+        "--sizes 256 540p 720p 1080p 4k --json bench/results/bench-h100.json)",
+    ),
+    "h100-trt": (
+        "NVIDIA H100, classic TensorRT engines",
         "for p in fp32 fp16 int8; do stmfnet-trt build model.onnx --precision $p --calib clip.mp4 "
         "--target tensorrt -o h100_$p.plan; done; stmfnet-trt bench --backends torch,blend --engines "
         "h100_fp32.plan h100_fp16.plan h100_int8.plan --sizes 540p 720p 1080p 4k --layers "
-        "--json bench/results/bench-h100.json",
+        "--json bench/results/bench-h100-trt.json",
     ),
     "rtx4090": (
         "GeForce RTX 4090 (TensorRT-RTX)",
@@ -54,6 +59,8 @@ def render_file(path: Path) -> list[str]:
     profiles = data.pop("layer_profiles", {})
     record = BenchRecord(**{**data, "rows": [Row(**row) for row in data["rows"]]})
     lines = [f"### {path.stem.removeprefix('bench-')}", "", table(record)]
+    if path.with_suffix(".png").is_file():  # written by the same run's --plot
+        lines += ["", f"![latency per resolution]({path.parent.name}/{path.with_suffix('.png').name})"]
     for label, layers in profiles.items():
         lines += ["", f"Per-layer time, {label}:", "", render([LayerTime(**layer) for layer in layers])]
     return lines

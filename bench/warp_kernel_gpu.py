@@ -8,8 +8,11 @@ device's peak DRAM bandwidth, plus the PyTorch oracle's time at FP32 for scale. 
 memory-bound: 3*K*K tap planes are read per output pixel against 3 channels written.
 
     .venv/bin/python bench/warp_kernel_gpu.py [--iters 50] [--out out/bench/warp_kernel_gpu.json]
+    .venv/bin/python bench/warp_kernel_gpu.py --render bench/results/warp_kernel_h100.json
 
-Without a CUDA device it prints why and exits 0 (nothing to measure).
+Without a CUDA device it prints why and exits 0 (nothing to measure). ``--render`` writes a saved
+JSON into the ``warp_kernel_gpu`` section of bench/RESULTS.md (no GPU needed), so the results page
+is made from the file a GPU session brought back.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from results import write_section  # noqa: E402
+
 SIZES = {"1080p": (1080, 1920), "4K": (2160, 3840)}
 CHANNELS, KERNEL_SIZE, DILATION = 3, 5, 1
 CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE = 36  # kHz
@@ -166,12 +173,44 @@ def print_table(report: dict) -> None:
         print(f"{cells} {r['gbps']:8.1f} {frac:>8} {oracle:>9} {err:>8}")
 
 
+def markdown(report: dict) -> str:
+    """The RESULTS.md section for one report: its device, software and a row per case."""
+    peak = f"{report['peak_dram_gbps']} GB/s" if report["peak_dram_gbps"] else "unknown"
+    lines = [
+        f"{report['device']} (sm {report['compute_capability']}, peak DRAM {peak}); torch "
+        f"{report['torch']}, Python {report['python']}; median of {report['iters']} CUDA-event timings. "
+        "GB: compulsory traffic (taps, offsets and image read once, output written once).",
+        "",
+        "| size | I/O | fused softmax | kernel ms | GB | GB/s | of peak | torch oracle ms | oracle / kernel "
+        "| max abs vs oracle |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"]:
+        frac = f"{r['peak_fraction']:.0%}" if r["peak_fraction"] is not None else "-"
+        oracle = r["torch_oracle_ms"]
+        ratio = f"{oracle / r['ms']:.0f}x" if oracle else "-"
+        oracle = oracle or "-"
+        err = f"{r['max_abs_err_vs_oracle']:.1e}" if r["max_abs_err_vs_oracle"] is not None else "-"
+        lines.append(
+            f"| {r['size']} | {r['dtype']} | {'yes' if r['softmax'] else 'no'} | {r['ms']:.3f} "
+            f"| {r['gbytes']:.3f} | {r['gbps']:.0f} | {frac} | {oracle} | {ratio} | {err} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--out", type=Path, default=REPO / "out" / "bench" / "warp_kernel_gpu.json")
+    parser.add_argument("--render", type=Path, help="write this saved JSON into bench/RESULTS.md and exit")
     args = parser.parse_args()
+    if args.render:
+        write_section(
+            REPO / "bench" / "RESULTS.md", "warp_kernel_gpu", markdown(json.loads(args.render.read_text()))
+        )
+        print(f"rendered {args.render} into bench/RESULTS.md")
+        return 0
 
     try:
         import torch

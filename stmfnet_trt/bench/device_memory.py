@@ -79,6 +79,23 @@ def cuda_context_exists() -> bool:
     return status == driver.CUresult.CUDA_SUCCESS and bool(active)
 
 
+def gpu_name() -> str | None:
+    """The GPU's name when this process holds a CUDA context on it (so a GPU row was measured),
+    else None; never creates a context (see ``cuda_context_exists``)."""
+    if not cuda_context_exists():
+        return None
+    torch_cuda = _torch_cuda()
+    if torch_cuda is not None:
+        return torch_cuda.get_device_name(DEVICE)
+    from cuda.bindings import runtime as cudart
+
+    status, props = cudart.cudaGetDeviceProperties(DEVICE)
+    if status != cudart.cudaError_t.cudaSuccess:
+        return None
+    name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
+    return name.rstrip("\x00")
+
+
 def release_cached_device_memory() -> None:
     """Hand torch's cached, unused blocks back to the driver (no-op unless torch initialised CUDA).
 

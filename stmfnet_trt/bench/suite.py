@@ -17,6 +17,7 @@ from .. import __version__
 from ..errors import UserError
 from ..export.parity import Difference
 from ..runtime.backend import Backend
+from .device_memory import gpu_name
 from .measure import measure
 
 SIZES = {
@@ -157,6 +158,9 @@ def run_suite(
                     difference = Difference.between(reference_output, np.clip(result.output, 0, 1))
                     row.psnr_vs_reference_db = difference.psnr_db
                     row.max_abs_vs_reference = difference.max_abs
+        gpu = gpu_name()
+        if gpu is not None:  # read while the backends still hold their CUDA context
+            record.device = f"{record.device}, GPU {gpu}"
     finally:
         for backend in built.values():
             backend.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import platform
 import sys
 import time
 import types
@@ -45,6 +46,9 @@ class FakeCudart:
         if self.status:
             return (self.status, None, None)
         return (self.cudaError_t.cudaSuccess, self.total - self.in_use, self.total)
+
+    def cudaGetDeviceProperties(self, device: int) -> tuple:
+        return (self.cudaError_t.cudaSuccess, types.SimpleNamespace(name=b"Fake GPU 1GB\x00\x00"))
 
 
 class FakeDriver:
@@ -192,6 +196,7 @@ def test_rows_table_and_json_carry_device_memory(monkeypatch, tmp_path, gpu):
     record = run_suite(backends, BenchOptions(sizes=("128x128",), iterations=2))
     row = record.rows[1]
     assert (row.peak_device_mb, row.extra_device_mb) == (420, 320)
+    assert record.device == f"CPU {platform.machine()}, GPU Fake GPU 1GB"  # the GPU the rows ran on
     text = table(record)
     assert "device memory MB, peak (+row)" in text and "| 420 (+320) |" in text
     write_json(record, tmp_path / "bench.json")
@@ -205,6 +210,7 @@ def test_cpu_rows_show_n_a(monkeypatch):
     )
     record = run_suite({"blend": BlendBackend}, BenchOptions(sizes=("128x128",), iterations=1))
     assert record.rows[0].peak_device_mb is None
+    assert record.device == f"CPU {platform.machine()}"
     assert "| n/a |" in table(record)
 
 
