@@ -10,7 +10,10 @@
 #      device memory) and the warp kernel alone (bench/warp_kernel_gpu.py).
 #
 #   OUT=out/gpu DATA=~/.cache/stmfnet-trt/data scripts/gpu_session.sh
+#   INIT=stmfnet_trt/weights/stmfnet_mini_demo.pth TRAIN_SEED=2 scripts/gpu_session.sh  # go on from weights
 #
+# A later leg starts from INIT's weights with a new TRAIN_SEED (new batches; the optimiser state is
+# not kept: the returned files stay under the 16 MB a lent machine hands back).
 # Without a package index (a sealed GPU machine), put the wheels it lacks (PyAV) in WHEELS and they
 # are installed into a private folder first. Each stage has its own time limit and a failing stage
 # does not stop the others: the log says which ones failed, and the exit status counts them.
@@ -24,6 +27,8 @@ PY="${PY:-python3}"
 DEVICE="${DEVICE:-cuda}"
 TRAIN_MINUTES="${TRAIN_MINUTES:-5}"
 TRAIN_CONFIG="${TRAIN_CONFIG:-scripts/train_gpu.json}"
+INIT="${INIT:-}"
+TRAIN_SEED="${TRAIN_SEED:-0}"
 BENCH_SIZES="${BENCH_SIZES:-256 540p 720p 1080p 4k}"
 CUDA_ARCH="${CUDA_ARCH:-90}"  # H100 / H200
 RUN="${RUN:-$OUT/run}"
@@ -53,7 +58,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 
 # 1. training in the background; the build and the GPU tests meanwhile (they take little GPU).
 stage train $((${TRAIN_MINUTES%.*} * 60 + 150)) "${CLI[@]}" train --data "$DATA" --out "$RUN" \
-  --config "$TRAIN_CONFIG" --max-minutes "$TRAIN_MINUTES" --device "$DEVICE" -q &
+  --config "$TRAIN_CONFIG" --seed "$TRAIN_SEED" ${INIT:+--init "$INIT"} --max-minutes "$TRAIN_MINUTES" \
+  --device "$DEVICE" -q &
 train_job=$!
 stage build 240 bash -c "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH \
   -DTENSORRT_ROOT='$PWD/third_party/tensorrt' -DORT_INCLUDE_DIR='$PWD/third_party/onnxruntime' >/dev/null \

@@ -19,6 +19,7 @@ from .cli_types import positive_int
 from .errors import UserError
 from .evaluate.cli import add_eval_parser
 from .export.contract import VARIANTS
+from .export.parity import PARITY_TOLERANCE
 from .runtime.backend import Backend
 from .runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from .runtime.scheduler import SUPPORTED_FACTORS
@@ -473,7 +474,12 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         help="random-frame input sizes HxW (multiples of 128)",
     )
     check.add_argument("--frames", help="a clip whose first four frames are compared too")
-    check.add_argument("--tolerance", type=float, default=1e-4, help="max abs difference allowed")
+    check.add_argument(
+        "--tolerance",
+        type=float,
+        default=PARITY_TOLERANCE,
+        help="max abs difference allowed (a quarter 8-bit step)",
+    )
     check.add_argument("--threads", type=positive_int, help="ONNX Runtime threads")
     check.set_defaults(handler=cmd_check)
 

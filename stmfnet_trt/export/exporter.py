@@ -31,7 +31,7 @@ from .contract import (
     OUTPUT_NAME,
     VARIANTS,
 )
-from .parity import ParityReport, check_parity
+from .parity import PARITY_TOLERANCE, ParityReport, check_parity
 
 # Example frames for tracing; any size obeying the contract gives the same graph.
 TRACE_SHAPE = (1, 3, 256, 384)
@@ -46,7 +46,7 @@ class ExportOptions:
     simplify: bool = True
     parity: bool = True
     parity_size: tuple[int, int] = (256, 384)
-    parity_tolerance: float = 1e-4
+    parity_tolerance: float = PARITY_TOLERANCE
     overwrite: bool = False
 
 

@@ -14,6 +14,15 @@ import numpy as np
 
 from .contract import INPUT_NAMES, OUTPUT_NAME
 
+# Default max abs allowed between a backend and the PyTorch reference (frames in [0, 1]): a quarter of
+# an 8-bit step, so no output pixel can move by more than one level. Why not tighter: trained
+# weights amplify float reassociation near sharp edges. Measured with the demo weights on the
+# blocky random frames of `random_frames` (256x384): a 1e-7 relative change of the input moves
+# torch's own output by up to 2e-5, and ONNX Runtime vs torch differs by up to 1.9e-4 in 12 of
+# 295k values (PSNR > 100 dB) for both ONNX variants; random-stats test weights stay near 2e-6,
+# which the tests hold to 1e-4.
+PARITY_TOLERANCE = 1e-3
+
 
 @dataclass(frozen=True)
 class Difference:
