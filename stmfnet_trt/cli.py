@@ -180,6 +180,14 @@ def cmd_run(args: argparse.Namespace) -> None:
         f"{summary.stats.windows} windows interpolated, {summary.stats.scene_cuts} scene-cut pairs "
         f"and {summary.stats.identical_pairs} identical pairs copied"
     )
+    if summary.stats.diverged_windows:
+        print(
+            f"WARNING: the network diverged in {summary.stats.diverged_windows} of {summary.stats.windows} "
+            "windows (output far outside [0, 1], clamped): those frames are wrong. These weights do not "
+            "cover this content (the demo weights fail on large blown-out highlights: see "
+            "stmfnet_trt/weights/MODEL_CARD.md); use the published checkpoint or train on such footage.",
+            file=sys.stderr,
+        )
 
 
 def cmd_export(args: argparse.Namespace) -> None:

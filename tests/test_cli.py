@@ -180,3 +180,21 @@ def test_check_passes_for_a_faithful_export_and_fails_past_tolerance(exported, d
     assert "6 custom AdaptiveWarp" in out and out.count("ok   ") == 4 and "PSNR" in out
     # the random-init weights are a different model: the check must say so and fail
     run_fails(f"check {exported['plugin']} --random-init --sizes 128x128", capsys, "exceed max abs")
+
+
+def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monkeypatch):
+    from stmfnet_trt import cli as cli_module
+    from stmfnet_trt.runtime.blend_backend import BlendBackend
+
+    class Diverging(BlendBackend):
+        def _interpolate(self, windows):
+            return super()._interpolate(windows) * 300.0  # what the demo weights do on blown-out skies
+
+    monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: Diverging())
+    output = tmp_path / "out.mp4"
+    assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {output} --backend blend -q") == 0
+    err = capsys.readouterr().err
+    assert "WARNING: the network diverged in 11 of 11 windows" in err and output.exists()
+    monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: BlendBackend())
+    assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {output} --backend blend --overwrite -q") == 0
+    assert "diverged" not in capsys.readouterr().err

@@ -29,6 +29,10 @@ from .backend import Backend
 from .scene import SceneCutDetector
 
 SUPPORTED_FACTORS = (2, 4, 8)
+# A window whose raw output leaves [-0.5, 1.5] did not interpolate: a network that works overshoots
+# [0, 1] by a few hundredths at edges; one that diverged (weights that never saw such content, e.g.
+# the demo weights on large blown-out highlights) lands at tens or hundreds. Clamping hides it.
+VALID_OUTPUT_MARGIN = 0.5
 
 
 @dataclass
@@ -38,6 +42,7 @@ class SchedulerStats:
     windows: int = 0
     scene_cuts: int = 0
     identical_pairs: int = 0
+    diverged_windows: int = 0  # raw output beyond VALID_OUTPUT_MARGIN outside [0, 1]
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,12 @@ def needs_window(pair: _Pair, stats: SchedulerStats) -> bool:
     return True
 
 
+def count_diverged(outputs: np.ndarray) -> int:
+    """How many of a batch's (N, 3, H, W) raw outputs left [0, 1] by more than the margin."""
+    low, high = outputs.min(axis=(1, 2, 3)), outputs.max(axis=(1, 2, 3))
+    return int(np.count_nonzero((low < -VALID_OUTPUT_MARGIN) | (high > 1.0 + VALID_OUTPUT_MARGIN)))
+
+
 def double_frame_rate(
     frames: Iterable[np.ndarray],
     backend: Backend,
@@ -127,11 +138,11 @@ def double_frame_rate(
     windows: list[tuple[np.ndarray, ...]] = []
 
     def flush() -> Iterator[np.ndarray]:
-        results = (
-            np.clip(backend.interpolate(np.stack([np.stack(w) for w in windows])), 0.0, 1.0)
-            if windows
-            else None
-        )
+        results = None
+        if windows:
+            raw = backend.interpolate(np.stack([np.stack(w) for w in windows]))
+            stats.diverged_windows += count_diverged(raw)
+            results = np.clip(raw, 0.0, 1.0)
         for item in pending:
             yield results[item] if isinstance(item, int) else item
         pending.clear()

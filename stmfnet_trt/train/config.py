@@ -42,6 +42,7 @@ class TrainConfig:
     alpha: float = DEFAULT_ALPHA
     seed: int = 0
     synthetic_fraction: float = 0.5
+    photometric: float = 0.0  # probability of a random gain with clipping per window (data.py)
     max_side: int | None = None  # box-downscale clips and photos to this longer side
     holdout: float = 0.15
     val_every: int | None = None  # steps; None: once per epoch
@@ -62,6 +63,8 @@ class TrainConfig:
             raise UserError(f"workers must be >= 0, got {self.workers}")
         if not 0.0 <= self.synthetic_fraction <= 1.0 or not 0.0 < self.holdout < 1.0:
             raise UserError("synthetic_fraction must lie in [0, 1] and holdout in (0, 1)")
+        if not 0.0 <= self.photometric <= 1.0:
+            raise UserError(f"photometric must lie in [0, 1], got {self.photometric}")
 
     @property
     def total_steps(self) -> int:

@@ -9,6 +9,11 @@ A sample is either a window of a real clip (uniform over all training windows of
 a synthetic window rendered from a photo (``synthetic.py``), chosen with probability
 ``synthetic_fraction`` when both kinds exist. Augmentation as in the official training (spec
 §9): random crop, horizontal flip p = 0.5, vertical flip p = 0.5, temporal reversal p = 0.5.
+Beyond the spec, with probability ``photometric`` (default 0: off): one random gain for the
+whole window, clipped to [0, 1], so the network sees blown-out highlights and dim footage (the
+demo weights diverged on large saturated skies they had never seen). Gain and clipping act on
+each pixel alone, so the target stays the exact middle frame. Not applied to samples that have a
+teacher frame (the teacher saw the frames without it).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from .synthetic import MotionRange, random_motion, render_window
 
 FLIP_PROBABILITY = 0.5
 REVERSE_PROBABILITY = 0.5
+# Photometric gain range (log-uniform): 0.6 darkens; 1.8 clips a fifth of a typical frame to white.
+GAIN_RANGE = (0.6, 1.8)
 VALIDATION_SEED_OFFSET = 1_000_003  # keeps synthetic validation windows apart from training ones
 
 
@@ -46,6 +53,7 @@ class DataOptions:
 
     crop: int = 256
     synthetic_fraction: float = 0.5
+    photometric: float = 0.0  # probability of a random gain with clipping (module docstring)
     motion: MotionRange = field(default_factory=MotionRange)
 
 
@@ -118,6 +126,10 @@ class TrainingData:
             teacher = None if teacher is None else teacher.flip(flips)
         if rng.random() < REVERSE_PROBABILITY:
             frames = frames.flip(0)  # frame 3 (target, and the teacher frame) stays in the middle
+        # Drawn only when enabled, so runs without it keep their batches.
+        if self.options.photometric and teacher is None and rng.random() < self.options.photometric:
+            gain = float(np.exp(rng.uniform(*np.log(GAIN_RANGE))))
+            frames = (frames * gain).clamp_(0.0, 1.0)
         return frames, teacher
 
     def batch(self, step: int, size: int) -> Batch:

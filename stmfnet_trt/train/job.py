@@ -71,7 +71,9 @@ def build_data(sources: TrainSources, config: TrainConfig) -> tuple[TrainingData
             len(clip.val_starts),
             clip.skipped_windows,
         )
-    options = DataOptions(crop=config.crop, synthetic_fraction=config.synthetic_fraction)
+    options = DataOptions(
+        crop=config.crop, synthetic_fraction=config.synthetic_fraction, photometric=config.photometric
+    )
     data = TrainingData(clips, photos, options, config.seed, sources.teacher_dir)
     validation = validation_windows(clips, photos, config.val_windows, config.crop, config.seed)
     if not any(clip.val_starts for clip in clips):

@@ -103,6 +103,24 @@ def test_interpolated_frames_are_clamped():
     assert float(out[1].max()) == 1.0 and float(out[1].min()) == 1.0
 
 
+def test_diverged_windows_are_counted_but_overshoot_is_not():
+    class Scaled(Backend):
+        """Raw output = gain x (frame 1) - offset: a small overshoot, or a diverged network."""
+
+        def __init__(self, gain: float, offset: float) -> None:
+            super().__init__()
+            self.gain, self.offset = gain, offset
+
+        def _interpolate(self, windows):
+            return windows[:, 1] * self.gain - self.offset
+
+    frames = flat_frames([0.9, 0.1, 0.5])
+    for gain, offset, diverged in ((1.05, 0.0, 0), (1.0, -0.45, 0), (200.0, 0.0, 2), (1.0, 1.6, 2)):
+        stats = SchedulerStats()
+        list(interpolate_stream(frames, Scaled(gain, offset), 2, NO_CUTS, stats=stats))
+        assert (stats.windows, stats.diverged_windows) == (2, diverged), (gain, offset)
+
+
 def test_frames_of_different_sizes_are_refused():
     frames = [np.zeros(SIZE, np.float32), np.zeros((3, 72, 88), np.float32)]
     with pytest.raises(InputError, match="frame 1 is 88x72, earlier frames are 80x72"):

@@ -12,6 +12,7 @@ from synthetic_media import panning_frames, smooth_photo
 
 from stmfnet_trt.errors import UserError
 from stmfnet_trt.io.images import encode_png
+from stmfnet_trt.train.config import TrainConfig
 from stmfnet_trt.train.data import DataOptions, TrainingData, validation_windows
 from stmfnet_trt.train.sources import discover_sources, load_clip
 from stmfnet_trt.train.synthetic import Motion, MotionRange, random_motion, render_window
@@ -122,3 +123,21 @@ def test_discovery_reads_the_fetch_layout_and_refuses_reserved_data(tmp_path):
     assert found.photos == (tmp_path / "photos" / "b.png",)
     with pytest.raises(UserError, match="reserved for independent evaluation"):
         discover_sources(["/usr/share/doc/opencv-doc/examples/data/vtest.avi"])
+
+
+def test_photometric_gain_is_one_clipped_gain_per_window_and_off_by_default():
+    photos = [smooth_photo(160, 200, seed) for seed in range(2)]
+    plain = TrainingData([], photos, DataOptions(crop=80), seed=0)
+    lit = TrainingData([], photos, DataOptions(crop=80, photometric=1.0), seed=0)
+    gains = []
+    for step in range(6):
+        before, _ = plain.sample(step, 0)
+        after, _ = lit.sample(step, 0)
+        usable = (after > 0.01) & (after < 0.99) & (before > 0.05)
+        gain = float((after[usable] / before[usable]).median())
+        torch.testing.assert_close(after, (before * gain).clamp(0.0, 1.0), atol=1e-5, rtol=0)
+        gains.append(gain)
+    assert min(gains) >= 0.6 - 1e-4 and max(gains) <= 1.8 + 1e-4 and max(gains) - min(gains) > 0.2
+    assert any(g > 1.05 for g in gains) and any(g < 0.95 for g in gains)
+    with pytest.raises(UserError, match="photometric must lie in"):
+        TrainConfig(photometric=1.5)
