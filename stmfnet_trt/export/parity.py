@@ -14,14 +14,22 @@ import numpy as np
 
 from .contract import INPUT_NAMES, OUTPUT_NAME
 
-# Default max abs allowed between a backend and the PyTorch reference (frames in [0, 1]): a quarter of
-# an 8-bit step, so no output pixel can move by more than one level. Why not tighter: trained
-# weights amplify float reassociation near sharp edges. Measured with the demo weights on the
-# blocky random frames of `random_frames` (256x384): a 1e-7 relative change of the input moves
-# torch's own output by up to 2e-5, and ONNX Runtime vs torch differs by up to 1.9e-4 in 12 of
-# 295k values (PSNR > 100 dB) for both ONNX variants; random-stats test weights stay near 2e-6,
-# which the tests hold to 1e-4.
+# What "the same model" means after an export. The network has genuine discontinuities: the warp
+# truncates sample coordinates toward zero and clamps them (the official semantics), so an offset
+# that differs by 1e-6 between two float implementations can move a sample across a pixel
+# boundary, and trained weights amplify float reassociation near sharp edges. Measured with the
+# demo weights, ONNX Runtime vs torch on the blocky `random_frames` at 256x384 over 8 seeds: max
+# abs 4e-5 .. 3.9e-3, 0 .. 173 values above 1e-4, 0 .. 7 above 1e-3 (of 294,912), the 99.99th
+# percentile <= 4.2e-4; torch itself moves by 2e-5 when the input changes by 1e-7 (relative). A
+# bare max abs is therefore a coin toss for trained weights. The check: at most
+# MAX_OUTLIER_FRACTION of the values beyond PARITY_TOLERANCE (a quarter 8-bit step) and a PSNR of
+# at least MIN_PARITY_PSNR_DB; a wrong graph fails both by orders of magnitude. The random-stats
+# test weights stay near 2e-6 everywhere, and the tests hold them to a plain max abs of 1e-4.
 PARITY_TOLERANCE = 1e-3
+MAX_OUTLIER_FRACTION = 1e-4
+MIN_PARITY_PSNR_DB = 80.0
+# Parity frames are seeded, so an export's verdict is reproducible.
+PARITY_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -45,19 +53,28 @@ class Difference:
 
 @dataclass(frozen=True)
 class ParityReport:
-    """One comparison with its input shape and the tolerance it was held to (max abs)."""
+    """One comparison: its input shape, the differences, and how many values exceed ``tolerance``."""
 
     shape: tuple[int, ...]
     difference: Difference
     tolerance: float
+    outliers: int  # values farther than ``tolerance`` from the reference
+    values: int
+
+    @property
+    def allowed_outliers(self) -> int:
+        return int(MAX_OUTLIER_FRACTION * self.values)
 
     @property
     def passed(self) -> bool:
-        return self.difference.max_abs <= self.tolerance
+        return self.outliers <= self.allowed_outliers and self.difference.psnr_db >= MIN_PARITY_PSNR_DB
 
     def summary(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
-        return f"{verdict} at {self.shape}: {self.difference} (tolerance max abs {self.tolerance:g})"
+        return (
+            f"{verdict} at {self.shape}: {self.difference}; {self.outliers} of {self.values} values beyond "
+            f"max abs {self.tolerance:g} (allowed {self.allowed_outliers}, PSNR >= {MIN_PARITY_PSNR_DB:g} dB)"
+        )
 
 
 def reference_output(model, frames: np.ndarray) -> np.ndarray:
@@ -78,11 +95,19 @@ def onnx_output(path: str | Path, frames: np.ndarray, session=None) -> np.ndarra
 
 
 def check_parity(
-    path: str | Path, model, size: tuple[int, int], tolerance: float, batch: int = 1, seed: int | None = None
+    path: str | Path,
+    model,
+    size: tuple[int, int],
+    tolerance: float,
+    batch: int = 1,
+    seed: int | None = PARITY_SEED,
 ) -> ParityReport:
-    """Compare an ONNX file with the torch model on fresh smooth random frames of ``size``."""
+    """Compare an ONNX file with the torch model on seeded smooth random frames of ``size``."""
     from .exporter import random_frames
 
     frames = random_frames((batch, len(INPUT_NAMES), 3, *size), seed)
-    difference = Difference.between(reference_output(model, frames), onnx_output(path, frames))
-    return ParityReport(frames.shape, difference, tolerance)
+    reference, candidate = reference_output(model, frames), onnx_output(path, frames)
+    outliers = int(np.count_nonzero(np.abs(reference.astype(np.float64) - candidate) > tolerance))
+    return ParityReport(
+        frames.shape, Difference.between(reference, candidate), tolerance, outliers, reference.size
+    )
