@@ -244,10 +244,12 @@ def cmd_check(args: argparse.Namespace) -> None:
     for result in compare(paths, feeds, args.tolerance, reference, args.threads):
         verdict = "ok  " if result.passed else "FAIL"
         failed += not result.passed
-        print(f"{verdict} {result.candidate} vs {result.reference} at {result.shape}: {result.difference}")
+        print(f"{verdict} {result.candidate} vs {result.reference}: {result.report.summary()}")
     if failed:
-        raise UserError(f"{failed} comparison(s) exceed max abs {args.tolerance:g}")
-    print(f"all comparisons within max abs {args.tolerance:g}")
+        raise UserError(
+            f"{failed} comparison(s) failed parity (beyond max abs {args.tolerance:g}, see above)"
+        )
+    print(f"all comparisons pass parity (max abs {args.tolerance:g}, outliers counted)")
 
 
 def _default_target() -> str:

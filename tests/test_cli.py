@@ -179,7 +179,7 @@ def test_check_passes_for_a_faithful_export_and_fails_past_tolerance(exported, d
     out = capsys.readouterr().out
     assert "6 custom AdaptiveWarp" in out and out.count("ok   ") == 4 and "PSNR" in out
     # the random-init weights are a different model: the check must say so and fail
-    run_fails(f"check {exported['plugin']} --random-init --sizes 128x128", capsys, "exceed max abs")
+    run_fails(f"check {exported['plugin']} --random-init --sizes 128x128", capsys, "failed parity")
 
 
 def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monkeypatch):

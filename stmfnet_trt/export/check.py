@@ -2,7 +2,8 @@
 
 Runs the reference and one or more ONNX files on the same frames through Polygraphy's
 ``Comparator`` (random smooth frames at several sizes, plus real frames from a clip), reports
-max abs, mean abs and PSNR per comparison, and fails past the tolerance.
+max abs, mean abs and PSNR per comparison, and fails a comparison the way an export's parity
+check does (``parity.py``: outliers beyond the tolerance counted, PSNR floor).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import onnx
 
 from ..errors import UserError
 from .contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
-from .parity import Difference
+from .parity import ParityReport
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,11 @@ class Comparison:
 
     reference: str
     candidate: str
-    shape: tuple[int, ...]
-    difference: Difference
-    passed: bool
+    report: ParityReport
+
+    @property
+    def passed(self) -> bool:
+        return self.report.passed
 
 
 def compare(
@@ -163,7 +166,7 @@ def compare(
     threads: int | None = None,
 ) -> list[Comparison]:
     """Run the reference (if given) and every ONNX file on ``feeds``; compare each to the first."""
-    from polygraphy.comparator import Comparator, SimpleCompareFunc
+    from polygraphy.comparator import Comparator
     from polygraphy.logger import G_LOGGER
 
     G_LOGGER.module_severity = G_LOGGER.WARNING  # we print our own table
@@ -173,17 +176,13 @@ def compare(
     if len(runners) < 2:
         raise UserError("nothing to compare: give a checkpoint (or --random-init) or a second ONNX file")
     results = Comparator.run(runners, data_loader=feeds)
-    pairs = [(0, i) for i in range(1, len(runners))]
-    accuracy = Comparator.compare_accuracy(
-        results, comparisons=pairs, compare_func=SimpleCompareFunc(atol=tolerance, rtol=0.0)
-    )
     comparisons = []
-    for first, second in pairs:
-        (name_a, iterations_a), (name_b, iterations_b) = results[first], results[second]
-        (verdicts,) = (result[(name_a, name_b)] for result in accuracy)
-        for feed, a, b, verdict in zip(feeds, iterations_a, iterations_b, verdicts, strict=True):
-            difference = Difference.between(a[OUTPUT_NAME], b[OUTPUT_NAME])
-            comparisons.append(
-                Comparison(name_a, name_b, feed[INPUT_NAMES[0]].shape, difference, bool(verdict[OUTPUT_NAME]))
+    name_a, iterations_a = results[0]
+    for index in range(1, len(runners)):  # RunResults index by position, not by slice
+        name_b, iterations_b = results[index]
+        for feed, a, b in zip(feeds, iterations_a, iterations_b, strict=True):
+            report = ParityReport.between(
+                a[OUTPUT_NAME], b[OUTPUT_NAME], tolerance, feed[INPUT_NAMES[0]].shape
             )
+            comparisons.append(Comparison(name_a, name_b, report))
     return comparisons

@@ -61,6 +61,15 @@ class ParityReport:
     outliers: int  # values farther than ``tolerance`` from the reference
     values: int
 
+    @classmethod
+    def between(
+        cls, reference: np.ndarray, candidate: np.ndarray, tolerance: float, shape=None
+    ) -> ParityReport:
+        """Judge ``candidate`` against ``reference``; ``shape`` names the input (default: the output's)."""
+        outliers = int(np.count_nonzero(np.abs(reference.astype(np.float64) - candidate) > tolerance))
+        difference = Difference.between(reference, candidate)
+        return cls(tuple(shape or reference.shape), difference, tolerance, outliers, reference.size)
+
     @property
     def allowed_outliers(self) -> int:
         return int(MAX_OUTLIER_FRACTION * self.values)
