@@ -157,27 +157,33 @@ def measure(torch, launch, size: str, dtype, warmup: int, iters: int, peak: floa
     return rows
 
 
+def _optional(value: float | None, fmt: str) -> str:
+    """A measured number, or "-" where the row has none (e.g. no oracle at FP16)."""
+    return "-" if value is None else format(value, fmt)
+
+
+def _peak_text(report: dict) -> str:
+    return f"{report['peak_dram_gbps']} GB/s" if report["peak_dram_gbps"] else "unknown"
+
+
 def print_table(report: dict) -> None:
-    peak = f"{report['peak_dram_gbps']} GB/s" if report["peak_dram_gbps"] else "unknown"
-    print(f"{report['device']} (sm {report['compute_capability']}), peak DRAM {peak}")
+    print(f"{report['device']} (sm {report['compute_capability']}), peak DRAM {_peak_text(report)}")
     header = (
         f"{'size':6} {'dtype':8} {'softmax':7} {'ms':>8} {'GB':>7} {'GB/s':>8} {'of peak':>8} {'torch ms':>9}"
     )
     print(header)
     print("-" * len(header))
     for r in report["rows"]:
-        frac = f"{r['peak_fraction']:.0%}" if r["peak_fraction"] is not None else "-"
-        oracle = f"{r['torch_oracle_ms']:.2f}" if r["torch_oracle_ms"] is not None else "-"
+        frac, oracle = _optional(r["peak_fraction"], ".0%"), _optional(r["torch_oracle_ms"], ".2f")
         cells = f"{r['size']:6} {r['dtype']:8} {r['softmax']:7} {r['ms']:8.3f} {r['gbytes']:7.3f}"
-        err = f"{r['max_abs_err_vs_oracle']:.1e}" if r["max_abs_err_vs_oracle"] is not None else "-"
+        err = _optional(r["max_abs_err_vs_oracle"], ".1e")
         print(f"{cells} {r['gbps']:8.1f} {frac:>8} {oracle:>9} {err:>8}")
 
 
 def markdown(report: dict) -> str:
     """The RESULTS.md section for one report: its device, software and a row per case."""
-    peak = f"{report['peak_dram_gbps']} GB/s" if report["peak_dram_gbps"] else "unknown"
     lines = [
-        f"{report['device']} (sm {report['compute_capability']}, peak DRAM {peak}); torch "
+        f"{report['device']} (sm {report['compute_capability']}, peak DRAM {_peak_text(report)}); torch "
         f"{report['torch']}, Python {report['python']}; median of {report['iters']} CUDA-event timings. "
         "GB: compulsory traffic (taps, offsets and image read once, output written once).",
         "",
@@ -186,14 +192,12 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"]:
-        frac = f"{r['peak_fraction']:.0%}" if r["peak_fraction"] is not None else "-"
         oracle = r["torch_oracle_ms"]
-        ratio = f"{oracle / r['ms']:.0f}x" if oracle else "-"
-        oracle = oracle or "-"
-        err = f"{r['max_abs_err_vs_oracle']:.1e}" if r["max_abs_err_vs_oracle"] is not None else "-"
+        ratio = "-" if oracle is None else f"{oracle / r['ms']:.0f}x"
         lines.append(
             f"| {r['size']} | {r['dtype']} | {'yes' if r['softmax'] else 'no'} | {r['ms']:.3f} "
-            f"| {r['gbytes']:.3f} | {r['gbps']:.0f} | {frac} | {oracle} | {ratio} | {err} |"
+            f"| {r['gbytes']:.3f} | {r['gbps']:.0f} | {_optional(r['peak_fraction'], '.0%')} "
+            f"| {_optional(oracle, '')} | {ratio} | {_optional(r['max_abs_err_vs_oracle'], '.1e')} |"
         )
     return "\n".join(lines)
 

@@ -488,7 +488,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         "--tolerance",
         type=float,
         default=PARITY_TOLERANCE,
-        help="max abs difference allowed (a quarter 8-bit step)",
+        help="max abs beyond which a value counts as an outlier (a quarter 8-bit step; export/parity.py)",
     )
     check.add_argument("--threads", type=positive_int, help="ONNX Runtime threads")
     check.set_defaults(handler=cmd_check)

@@ -63,7 +63,11 @@ class ParityReport:
 
     @classmethod
     def between(
-        cls, reference: np.ndarray, candidate: np.ndarray, tolerance: float, shape=None
+        cls,
+        reference: np.ndarray,
+        candidate: np.ndarray,
+        tolerance: float,
+        shape: tuple[int, ...] | None = None,
     ) -> ParityReport:
         """Judge ``candidate`` against ``reference``; ``shape`` names the input (default: the output's)."""
         outliers = int(np.count_nonzero(np.abs(reference.astype(np.float64) - candidate) > tolerance))
@@ -115,8 +119,6 @@ def check_parity(
     from .exporter import random_frames
 
     frames = random_frames((batch, len(INPUT_NAMES), 3, *size), seed)
-    reference, candidate = reference_output(model, frames), onnx_output(path, frames)
-    outliers = int(np.count_nonzero(np.abs(reference.astype(np.float64) - candidate) > tolerance))
-    return ParityReport(
-        frames.shape, Difference.between(reference, candidate), tolerance, outliers, reference.size
+    return ParityReport.between(
+        reference_output(model, frames), onnx_output(path, frames), tolerance, frames.shape
     )
