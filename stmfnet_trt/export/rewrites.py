@@ -15,6 +15,14 @@ Tried and not kept: the same time-window form for the branch's ``Conv3d`` layers
 ONNX Runtime's NCHWc layout instead of its 5-D im2col path). Exact (1.3e-6 per layer), but slower:
 the texture branch took 280 ms instead of 246 ms per 256x256 frame (ORT profile, 2 x 3 runs back to
 back), the window Concats alone 25 ms, and the convolutions no faster.
+
+The 18 prediction heads have 30 hidden and 25 tap channels: ONNX Runtime's blocked NCHWc
+convolutions (its fast path on AVX2, blocks of 8 channels) skip any conv whose channel counts are
+not multiples of 8, and so does its blocked Resize. Zero-padding the heads' inner channels to 32
+(zero weights and biases; the next conv ignores the extra inputs) changes no value and puts all but
+each head's last conv on that path: 256x256 frame 1031 -> 994 ms (median of 12 interleaved runs).
+Also padding the last conv to 32 outputs and slicing 25 back was slower (1041 ms: the Slice and the
+layout reorders before it cost more than the conv gains).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..model.heads import KernelEstimation
 
 
 def time_windows(frames: torch.Tensor, size: int) -> torch.Tensor:
@@ -88,6 +98,78 @@ class TimeWindowConvTranspose3d(nn.Module):
         return y.reshape(batch, steps, *y.shape[1:]).transpose(1, 2)
 
 
+CHANNEL_MULTIPLE = 8
+# Layers that act on each channel alone, so padded channels cannot leak into real ones.
+CHANNEL_WISE = (nn.ReLU, nn.Upsample)
+
+
+def _padded_conv(conv: nn.Conv2d, in_channels: int, out_channels: int) -> nn.Conv2d:
+    """``conv`` with zero weights (and biases) for the added input and output channels."""
+    padded = nn.Conv2d(
+        in_channels,
+        out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        bias=conv.bias is not None,
+    )
+    with torch.no_grad():
+        padded.weight.zero_()
+        padded.weight[: conv.out_channels, : conv.in_channels] = conv.weight
+        if conv.bias is not None:
+            padded.bias.zero_()
+            padded.bias[: conv.out_channels] = conv.bias
+    padded.requires_grad_(False)
+    return padded
+
+
+def _round_up(channels: int) -> int:
+    return -(-channels // CHANNEL_MULTIPLE) * CHANNEL_MULTIPLE
+
+
+def head_channels_to_pad(head: nn.Module) -> bool:
+    """Whether ``head`` is a plain head (convs, channel-wise layers between, an optional final
+    Softmax over channels) with an inner channel count that is not a multiple of 8."""
+    if not isinstance(head, nn.Sequential):
+        return False
+    layers = list(head)
+    if layers and isinstance(layers[-1], nn.Softmax):
+        layers = layers[:-1]
+    convs = [layer for layer in layers if isinstance(layer, nn.Conv2d)]
+    plain = all(
+        isinstance(layer, CHANNEL_WISE)
+        or (
+            isinstance(layer, nn.Conv2d)
+            and layer.groups == 1
+            and layer.dilation == (1, 1)
+            and layer.padding_mode == "zeros"
+        )
+        for layer in layers
+    )
+    return plain and any(conv.out_channels % CHANNEL_MULTIPLE for conv in convs[:-1])
+
+
+def pad_head_channels(head: nn.Sequential) -> nn.Sequential:
+    """``head`` with its inner channels zero-padded to multiples of 8; same result, same shape.
+
+    Every conv but the last gets its output channels rounded up to a multiple of
+    ``CHANNEL_MULTIPLE`` and the next conv the matching input channels; the last conv keeps its
+    outputs.
+    """
+    if not head_channels_to_pad(head):
+        raise ValueError(f"{head} is not a plain conv head with channels to pad")
+    convs = [index for index, layer in enumerate(head) if isinstance(layer, nn.Conv2d)]
+    layers: list[nn.Module] = []
+    in_channels = None
+    for index, layer in enumerate(head):
+        if isinstance(layer, nn.Conv2d):
+            out_channels = layer.out_channels if index == convs[-1] else _round_up(layer.out_channels)
+            layer = _padded_conv(layer, in_channels or layer.in_channels, out_channels)
+            in_channels = out_channels
+        layers.append(layer)
+    return nn.Sequential(*layers)
+
+
 def rewrite_for_onnx_runtime(model: nn.Module) -> int:
     """Replace every rewritable layer of ``model`` in place; returns how many were replaced."""
     targets = [
@@ -98,4 +180,13 @@ def rewrite_for_onnx_runtime(model: nn.Module) -> int:
     ]
     for parent, name, child in targets:
         setattr(parent, name, TimeWindowConvTranspose3d(child))
-    return len(targets)
+    heads = [
+        (parent, name, child)
+        for parent in model.modules()
+        if isinstance(parent, KernelEstimation)
+        for name, child in parent.named_children()
+        if head_channels_to_pad(child)
+    ]
+    for parent, name, child in heads:
+        setattr(parent, name, pad_head_channels(child))
+    return len(targets) + len(heads)
