@@ -22,7 +22,9 @@ not multiples of 8, and so does its blocked Resize. Zero-padding the heads' inne
 (zero weights and biases; the next conv ignores the extra inputs) changes no value and puts all but
 each head's last conv on that path: 256x256 frame 1031 -> 994 ms (median of 12 interleaved runs).
 Also padding the last conv to 32 outputs and slicing 25 back was slower (1041 ms: the Slice and the
-layout reorders before it cost more than the conv gains).
+layout reorders before it cost more than the conv gains). GridNet's half-resolution row has 46
+channels throughout; padded to 48 the same way (its two extra channels stay exactly zero), its
+convolutions join that path too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..model.gridnet import GRID_CHANNELS, GridNet
 from ..model.heads import KernelEstimation
 
 
@@ -170,6 +173,31 @@ def pad_head_channels(head: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def pad_grid_channels(grid: GridNet) -> int:
+    """Pad GridNet's row channel counts that are not multiples of 8 (46 -> 48) in place; returns
+    how many convs changed.
+
+    The added channels of a row are exactly zero everywhere: the convs writing them have zero
+    weights and biases, and everything else in the grid (one-slope PReLU, bilinear upsampling,
+    residual sums) maps zero to zero channel by channel; the convs reading them ignore them.
+    """
+    padded_rows = {c: _round_up(c) for c in GRID_CHANNELS if c % CHANNEL_MULTIPLE}
+    slopes = [m.num_parameters for m in grid.modules() if isinstance(m, nn.PReLU)]
+    if any(count != 1 for count in slopes):
+        raise ValueError("GridNet with per-channel PReLU slopes: channel padding would not be exact")
+    targets = [
+        (parent, name, child)
+        for parent in grid.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, nn.Conv2d) and {child.in_channels, child.out_channels} & padded_rows.keys()
+    ]
+    for parent, name, conv in targets:
+        in_channels = padded_rows.get(conv.in_channels, conv.in_channels)
+        out_channels = padded_rows.get(conv.out_channels, conv.out_channels)
+        setattr(parent, name, _padded_conv(conv, in_channels, out_channels))
+    return len(targets)
+
+
 def rewrite_for_onnx_runtime(model: nn.Module) -> int:
     """Replace every rewritable layer of ``model`` in place; returns how many were replaced."""
     targets = [
@@ -189,4 +217,5 @@ def rewrite_for_onnx_runtime(model: nn.Module) -> int:
     ]
     for parent, name, child in heads:
         setattr(parent, name, pad_head_channels(child))
-    return len(targets) + len(heads)
+    grid_convs = sum(pad_grid_channels(grid) for grid in model.modules() if isinstance(grid, GridNet))
+    return len(targets) + len(heads) + grid_convs

@@ -11,11 +11,13 @@ from stmfnet_trt.export.rewrites import (
     CHANNEL_MULTIPLE,
     TimeWindowConvTranspose3d,
     head_channels_to_pad,
+    pad_grid_channels,
     pad_head_channels,
     rewrite_for_onnx_runtime,
     time_windows,
 )
 from stmfnet_trt.model import load_model
+from stmfnet_trt.model.gridnet import GridNet
 from stmfnet_trt.model.heads import KernelEstimation
 
 LAYER_TOLERANCE = 1e-5
@@ -76,8 +78,8 @@ def test_other_layers_are_left_alone(layer):
 def test_rewritten_model_matches_the_reference(data_dir, one_thread):
     reference = load_model(data_dir / "student_random_stats.pth")
     rewritten = load_model(data_dir / "student_random_stats.pth")
-    # the texture decoder's three up-convolutions and the 18 prediction heads
-    assert rewrite_for_onnx_runtime(rewritten) == 3 + 18
+    # the texture decoder's three up-convolutions, the 18 prediction heads, GridNet's 46-channel convs
+    assert rewrite_for_onnx_runtime(rewritten) == 3 + 18 + 15
     assert not any(isinstance(m, nn.ConvTranspose3d) for m in rewritten.modules())
     assert not any(head_channels_to_pad(head) for head in rewritten.get_kernel.children())
     frames = torch.from_numpy(random_frames((1, 4, 3, 128, 256), seed=3)).unbind(dim=1)
@@ -126,3 +128,30 @@ def test_heads_without_channels_to_pad_are_left_alone(head):
 def test_every_official_head_is_padded():
     heads = KernelEstimation()
     assert all(head_channels_to_pad(head) for head in heads.children())
+
+
+def test_padded_grid_computes_the_same_with_rows_in_eights():
+    torch.manual_seed(0)
+    grid = GridNet()
+    for parameter in grid.parameters():
+        torch.nn.init.normal_(parameter, std=0.1)
+    padded = GridNet()
+    padded.load_state_dict(grid.state_dict())
+    # every conv writing or reading the 46-channel row: lateral_2_0 3, lateral_2_1..3 2 each,
+    # down_1_0/1 2 each, up_1_0/1 1 each
+    assert pad_grid_channels(padded) == 15
+    convs = [m for m in padded.modules() if isinstance(m, nn.Conv2d)]
+    assert {c for m in convs for c in (m.in_channels, m.out_channels)} == {3, 6, 16, 32, 48}
+    inputs = [torch.randn(1, 6, 16 * s, 16 * s) for s in (4, 2, 1)]  # double, full, half resolution
+    with torch.no_grad():
+        expected, got = grid(*inputs), padded(*inputs)
+    # relative: the random grid's outputs reach ~50, where float32 summation order alone moves ~1e-5
+    assert (got - expected).abs().max().item() <= LAYER_TOLERANCE * expected.abs().max().item()
+    assert expected.std().item() > 0.01
+
+
+def test_grid_with_per_channel_slopes_is_refused():
+    grid = GridNet()
+    grid.lateral_2_1.f[0] = nn.PReLU(46)
+    with pytest.raises(ValueError, match="per-channel PReLU"):
+        pad_grid_channels(grid)
