@@ -24,7 +24,12 @@ each head's last conv on that path: 256x256 frame 1031 -> 994 ms (median of 12 i
 Also padding the last conv to 32 outputs and slicing 25 back was slower (1041 ms: the Slice and the
 layout reorders before it cost more than the conv gains). GridNet's half-resolution row has 46
 channels throughout; padded to 48 the same way (its two extra channels stay exactly zero), its
-convolutions join that path too.
+convolutions join that path too: 1091 -> 1054 ms.
+
+Also tried, slower in ONNX Runtime, not kept: the texture branch's ``Conv3d`` as a frame-batched 2-D
+conv whose outputs are the three time taps, summed shifted (16 -> 16 channels at 5 x 128 x 128:
+26 ms vs 16 ms for the 3-D conv); its 2-D transposed convs as one 3x3 conv with the four output
+phases as channels plus a pixel shuffle (96 -> 16 at 5 x 128 x 128: 80 ms vs 54 ms).
 """
 
 from __future__ import annotations
