@@ -7,6 +7,7 @@ import shlex
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -61,6 +62,16 @@ def test_run_onnxruntime_backend_with_audio(tmp_path, assets_dir, exported):
     assert status == 0
     frames, fps, size, has_audio = read_back(output)
     assert (frames, fps, size, has_audio) == (36, Fraction(50), (256, 144), True)
+
+
+def test_run_max_frames_keeps_the_audio_of_the_part_it_reads(tmp_path, assets_dir):
+    output = tmp_path / "part.mp4"
+    status = cli(f"run {assets_dir / 'demo.mp4'} -o {output} --backend blend --max-frames 6 -q")
+    assert status == 0
+    assert read_back(output) == (12, Fraction(50), (256, 144), True)
+    with av.open(str(output)) as container:
+        audio = container.streams.audio[0]
+        assert float(audio.duration * audio.time_base) == pytest.approx(6 / 25, abs=0.05)  # of 0.72 s
 
 
 @pytest.mark.parametrize(("factor", "frames"), [(4, 20), (8, 40)])

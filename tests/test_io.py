@@ -272,6 +272,21 @@ def test_audio_packets_are_copied_unchanged(tmp_path, demo):
     assert stream_seconds(out, "audio") == pytest.approx(stream_seconds(demo, "audio"), abs=0.03)
 
 
+@pytest.mark.parametrize(
+    ("suffix", "packet_seconds"),
+    [(".mp4", 1024 / 48000), (".mov", 4608 / 48000)],  # AAC copied; FLAC (4608-sample frames) re-encoded
+)
+def test_trimmed_audio_ends_with_the_video(tmp_path, demo, carphone_frames, suffix, packet_seconds):
+    """Trimmed to the source packet that spans the video's end: 6 frames = 0.2 s of 0.72 s / 0.5 s."""
+    source_audio = demo if suffix == ".mp4" else write_audio_only(tmp_path / "tone.mkv", "flac", seconds=0.5)
+    out = tmp_path / f"part{suffix}"
+    with open_sink(out, 176, 144, NTSC, audio_from=source_audio, trim_audio=True) as sink:
+        for frame in carphone_frames[:6]:
+            sink.write(frame)
+    audio_seconds = stream_seconds(out, "audio")
+    assert 6 / NTSC - 0.01 <= audio_seconds <= 6 / NTSC + packet_seconds + 0.03  # + encoder padding
+
+
 def test_audio_stays_in_sync_when_the_input_video_starts_late(tmp_path, demo):
     late = remux(demo, tmp_path / "late.ts", shift=Fraction(2))  # MPEG-TS rarely starts at 0
     with av.open(str(late)) as container:

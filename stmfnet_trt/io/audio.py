@@ -139,9 +139,10 @@ class AudioTransfer:
             self._packets = iter(())
             self._pending = None
 
-    def finish(self) -> None:
-        """Mux the remaining audio, flush the encoder if re-encoding, close the input."""
-        self.write_until(None)
+    def finish(self, until: Fraction | None = None) -> None:
+        """Mux the remaining audio (up to ``until`` seconds of output time if given, dropping the
+        rest), flush the encoder if re-encoding, close the input."""
+        self.write_until(until)
         if self._reencode:
             try:
                 self._out.container.mux(self._out.encode(None))

@@ -58,6 +58,7 @@ def open_sink(
     *,
     crf: int = DEFAULT_CRF,
     inputs: Iterable[PathLike] = (),
+    trim_audio: bool = False,
 ) -> FrameSink:
     """Open a video file (.mp4/.mkv/.mov: H.264) or a PNG frame folder for writing.
 
@@ -71,6 +72,8 @@ def open_sink(
         crf: libx264 quality, 0 (lossless) to 51; lower is better and bigger.
         inputs: paths the job reads; the output may not be one of them (``audio_from`` is
             always included).
+        trim_audio: end the audio where the video ends (to within one audio packet), for an
+            output made from the start of an input only (``run --max-frames``).
 
     Nothing appears at ``path`` until ``close()`` succeeds; use the sink as a context manager
     so that an exception removes the partial output.
@@ -96,4 +99,4 @@ def open_sink(
     _check_output_path(out, folder, overwrite, protected)
     if folder:
         return FolderSink(out, width, height, rate, audio_from=audio_path)
-    return VideoSink(out, width, height, rate, audio_from=audio_path, crf=crf)
+    return VideoSink(out, width, height, rate, audio_from=audio_path, crf=crf, trim_audio=trim_audio)

@@ -76,8 +76,10 @@ class VideoSink(FrameSink):
         *,
         audio_from: Path | None,
         crf: int,
+        trim_audio: bool = False,
     ) -> None:
         super().__init__(AtomicOutput(path, directory=False), width, height, fps)
+        self._trim_audio = trim_audio
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioTransfer | None = None
         try:
@@ -128,7 +130,7 @@ class VideoSink(FrameSink):
     def _finish(self) -> None:
         self._mux(self._stream.encode(None))
         if self._audio is not None:
-            self._audio.finish()
+            self._audio.finish(Fraction(self.frames_written) / self.fps if self._trim_audio else None)
         self._container.close()
 
     def _release(self) -> None:

@@ -100,8 +100,9 @@ def interpolate_video(
                 reader.width,
                 reader.height,
                 fps,
-                audio_from=None if truncated or not reader.has_audio else source,
+                audio_from=source if reader.has_audio else None,
                 overwrite=options.overwrite,
+                trim_audio=truncated,
             ) as sink,
             tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
         ):
