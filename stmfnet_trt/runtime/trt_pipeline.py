@@ -37,7 +37,7 @@ from ..model.padding import padded_size
 from .cuda_binding import CudaBinding, HostBuffer
 from .frame_ring import Fill, FrameRing, WindowBatcher
 from .scene import SceneCutDetector
-from .scheduler import SchedulerStats, checked_frames, needs_window, pairs
+from .scheduler import SchedulerStats, checked_frames, count_diverged, needs_window, pairs
 
 FLOAT_BYTES = 4
 STAGING_BUFFERS = 4
@@ -155,7 +155,7 @@ class DeviceFramePipeline:
         for worker in workers:
             worker.start()
         try:
-            yield from self._drain(results, free)
+            yield from self._drain(results, free, stats)
         finally:
             stop.set()
             for worker in workers:
@@ -163,8 +163,10 @@ class DeviceFramePipeline:
             self.binding.stream_synchronize(self.upload)
             self.binding.stream_synchronize(self.compute)
 
-    def _drain(self, results: queue.Queue, free: queue.Queue) -> Iterator[np.ndarray]:
-        """Encoder side: frames in order; each batch's frames once its download completed."""
+    def _drain(self, results: queue.Queue, free: queue.Queue, stats: SchedulerStats) -> Iterator[np.ndarray]:
+        """Encoder side: frames in order; each batch's frames once its download completed.
+
+        Counts diverged windows on the raw output as the scheduler does for other backends."""
         waited: set[int] = set()
         height, width = self.height, self.width
         while (item := results.get()) is not _END:
@@ -177,7 +179,9 @@ class DeviceFramePipeline:
             if item.output not in waited:
                 self.binding.event_synchronize(output.downloaded)
                 waited.add(item.output)
-            yield np.clip(output.host.array[item.index, :, :height, :width], 0.0, 1.0)
+            raw = output.host.array[item.index, :, :height, :width]
+            stats.diverged_windows += count_diverged(raw[None])
+            yield np.clip(raw, 0.0, 1.0)
             if item.last:
                 waited.discard(item.output)
                 free.put(item.output)

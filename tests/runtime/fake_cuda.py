@@ -164,10 +164,11 @@ WEIGHTS = np.array([0.1, 0.4, 0.35, 0.15], np.float32)
 
 
 class FakeLauncher:
-    """The 'engine': a fixed weighted sum of the four frames, read from and written to the ring."""
+    """The 'engine': a fixed weighted sum of the four frames, read from and written to the ring;
+    ``gain`` scales it (> 1.5 makes bright windows leave [0, 1] like a diverged network)."""
 
-    def __init__(self, cuda: FakeCuda) -> None:
-        self.cuda = cuda
+    def __init__(self, cuda: FakeCuda, gain: float = 1.0) -> None:
+        self.cuda, self.gain = cuda, gain
         self.batches: list[int] = []
 
     def launch(self, stream, inputs, output, batch, height, width) -> None:
@@ -176,14 +177,14 @@ class FakeLauncher:
 
         def run() -> None:
             frames = [self.cuda.device_bytes(p, nbytes).view(np.float32) for p in inputs]
-            self.cuda.device_bytes(output, nbytes)[:] = weighted(frames).view(np.uint8)
+            self.cuda.device_bytes(output, nbytes)[:] = weighted(frames, self.gain).view(np.uint8)
 
         self.cuda.enqueue(stream, "launch", run)
 
 
-def weighted(frames) -> np.ndarray:
+def weighted(frames, gain: float = 1.0) -> np.ndarray:
     """The fake engine's arithmetic, shared with the reference backend so results match bitwise."""
     result = WEIGHTS[0] * frames[0]
     for weight, frame in zip(WEIGHTS[1:], frames[1:], strict=True):
         result = result + weight * frame
-    return result.astype(np.float32)
+    return (np.float32(gain) * result).astype(np.float32)

@@ -23,15 +23,20 @@ class WeightedBackend(Backend):
 
     name = "weighted"
 
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = gain
+
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
-        return weighted([windows[:, k] for k in range(4)])
+        return weighted([windows[:, k] for k in range(4)], self.gain)
 
 
 class PipelinedBackend(WeightedBackend):
     """Same arithmetic through the pipeline (as TensorRTBackend wires it), on a fake GPU."""
 
-    def __init__(self, cuda: FakeCuda, max_batch: int, mapped: bool = False, capacity=None) -> None:
-        self.cuda, self.launcher, self.max_batch = cuda, FakeLauncher(cuda), max_batch
+    def __init__(
+        self, cuda: FakeCuda, max_batch: int, mapped: bool = False, capacity=None, gain: float = 1.0
+    ) -> None:
+        self.cuda, self.launcher, self.max_batch = cuda, FakeLauncher(cuda, gain), max_batch
         self.mapped, self.capacity = mapped, capacity
 
     def double_frame_rate(self, frames, detector, batch_size, stats):
@@ -60,10 +65,10 @@ def run(backend: Backend, frames, factor: int, batch_size: int) -> tuple[list[np
     return out, stats
 
 
-def assert_same_frames(frames, factor: int, batch: int, priority: str, capacity=None):
-    expected, expected_stats = run(WeightedBackend(), frames, factor, batch)
+def assert_same_frames(frames, factor: int, batch: int, priority: str, capacity=None, gain: float = 1.0):
+    expected, expected_stats = run(WeightedBackend(gain), frames, factor, batch)
     cuda = FakeCuda(priority)
-    backend = PipelinedBackend(cuda, max_batch=batch, capacity=capacity)
+    backend = PipelinedBackend(cuda, max_batch=batch, capacity=capacity, gain=gain)
     got, stats = run(backend, frames, factor, batch)
     assert len(got) == len(expected) == factor * len(frames)
     for index, (a, b) in enumerate(zip(got, expected, strict=True)):
@@ -83,6 +88,15 @@ def test_x2_with_cuts_and_a_repeat_matches_the_scheduler(priority, batch, capaci
     assert stats.scene_cuts == 2 and stats.identical_pairs == 1
     assert sum(backend.launcher.batches) == stats.windows == 10
     assert max(backend.launcher.batches) == batch
+
+
+def test_diverged_windows_are_counted_like_the_scheduler_counts_them():
+    """Raw outputs far outside [0, 1] (diverged weights) are counted on the pipeline's read-back too."""
+    frames = clip(12, cuts=(6,))  # levels 0-0.4, then 0.6-1.0 from frame 6 on
+    _, stats = assert_same_frames(frames, 2, 2, "compute-first", gain=2.0)
+    # gain 2: the bright shot's windows reach ~2 (> 1.5); the dark shot's stay under 0.8
+    assert stats.scene_cuts == 1 and stats.windows == 10
+    assert stats.diverged_windows == 5
 
 
 def test_long_run_wraps_the_ring_many_times_and_batches_fully():
