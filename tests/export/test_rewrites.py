@@ -13,6 +13,7 @@ from stmfnet_trt.export.rewrites import (
     head_channels_to_pad,
     pad_grid_channels,
     pad_head_channels,
+    prelu_as_leaky_relu,
     rewrite_for_onnx_runtime,
     time_windows,
 )
@@ -78,8 +79,9 @@ def test_other_layers_are_left_alone(layer):
 def test_rewritten_model_matches_the_reference(data_dir, one_thread):
     reference = load_model(data_dir / "student_random_stats.pth")
     rewritten = load_model(data_dir / "student_random_stats.pth")
-    # the texture decoder's three up-convolutions, the 18 prediction heads, GridNet's 46-channel convs
-    assert rewrite_for_onnx_runtime(rewritten) == 3 + 18 + 15
+    # the texture decoder's three up-convolutions, the 18 prediction heads, GridNet's 46-channel convs,
+    # GridNet's 42 PReLUs
+    assert rewrite_for_onnx_runtime(rewritten) == 3 + 18 + 15 + 42
     assert not any(isinstance(m, nn.ConvTranspose3d) for m in rewritten.modules())
     assert not any(head_channels_to_pad(head) for head in rewritten.get_kernel.children())
     frames = torch.from_numpy(random_frames((1, 4, 3, 128, 256), seed=3)).unbind(dim=1)
@@ -155,3 +157,16 @@ def test_grid_with_per_channel_slopes_is_refused():
     grid.lateral_2_1.f[0] = nn.PReLU(46)
     with pytest.raises(ValueError, match="per-channel PReLU"):
         pad_grid_channels(grid)
+
+
+def test_one_slope_prelus_become_leaky_relus_with_the_same_values():
+    model = nn.Sequential(nn.PReLU(init=0.3), nn.PReLU(4), nn.Sequential(nn.PReLU(init=-0.7)))
+    x = torch.linspace(-3, 3, 4 * 25).view(1, 4, 5, 5)
+    with torch.no_grad():
+        expected = model(x)
+        assert prelu_as_leaky_relu(model) == 2
+        got = model(x)
+    assert isinstance(model[0], nn.LeakyReLU) and model[0].negative_slope == pytest.approx(0.3)
+    assert isinstance(model[1], nn.PReLU)  # per-channel slopes stay
+    assert isinstance(model[2][0], nn.LeakyReLU) and model[2][0].negative_slope == pytest.approx(-0.7)
+    assert torch.equal(got, expected)
