@@ -5,8 +5,9 @@
                                 [--section NAME] [--label TEXT]
 
 Runs the graph with ONNX Runtime's own profiler (``SessionOptions.enable_profiling``), one warm-up
-run and ``--runs`` profiled runs per size, and sums each node's kernel time by op type. The table
-says which op types are worth optimising; the per-run wall time (``model_run``) next to the summed
+run and ``--runs`` profiled runs per size, and sums each node's kernel time by op type and by part
+of the network (node names are the exporter's module paths). The tables say which op types and
+which parts are worth optimising; the per-run wall time (``model_run``) next to the summed
 kernel time shows how much goes to scheduling and copies between the kernels. ``--section`` also
 writes the table into bench/RESULTS.md (e.g. a before/after pair of sections).
 Speed does not depend on the weights, so random-init weights are used unless ``--model`` is given.
@@ -46,32 +47,52 @@ class Profile:
     wall_ms_per_run: float
     kernel_ms_per_run: float
     op_types: list[OpTypeTime]
+    parts: list[OpTypeTime]  # the same sums by network part (``op_type`` holds the part)
+
+
+def _ranked(
+    totals: dict[str, float], nodes: dict[str, set[str]], runs: int, kernel_ms: float
+) -> list[OpTypeTime]:
+    """Per-run rows, largest first, with their share of the kernel time."""
+    return [
+        OpTypeTime(key, len(nodes[key]), total / runs, total / runs / kernel_ms)
+        for key, total in sorted(totals.items(), key=lambda item: -item[1])
+    ]
 
 
 def summarize_trace(events: list[dict], runs: int, size: str) -> Profile:
-    """Sum ORT trace events (``cat == "Node"``, ``*_kernel_time``) by op type.
+    """Sum ORT trace events (``cat == "Node"``, ``*_kernel_time``) by op type and network part.
 
     The warm-up run is excluded: it carries one-off allocations and oneDNN primitive creation.
     ``model_run`` events give the wall time of each ``session.run``.
     """
+    from stmfnet_trt.bench.layers import layer_part
+
     model_runs = [e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
     first_timed = sorted(e["ts"] for e in model_runs)[-runs]
     per_type: dict[str, float] = collections.defaultdict(float)
+    per_part: dict[str, float] = collections.defaultdict(float)
     nodes: dict[str, set[str]] = collections.defaultdict(set)
+    part_nodes: dict[str, set[str]] = collections.defaultdict(set)
     kernels = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
     for event in kernels:
         if event["ts"] < first_timed:
             continue
-        op_type = event["args"]["op_name"]
+        op_type, part = event["args"]["op_name"], layer_part(event["name"].removesuffix("_kernel_time"))
         per_type[op_type] += event["dur"] / 1000.0
+        per_part[part] += event["dur"] / 1000.0
         nodes[op_type].add(event["name"])
+        part_nodes[part].add(event["name"])
     kernel_ms = sum(per_type.values()) / runs
     wall_ms = sum(e["dur"] for e in model_runs if e["ts"] >= first_timed) / 1000.0 / runs
-    rows = [
-        OpTypeTime(op, len(nodes[op]), total / runs, total / runs / kernel_ms)
-        for op, total in sorted(per_type.items(), key=lambda item: -item[1])
-    ]
-    return Profile(size, runs, wall_ms, kernel_ms, rows)
+    return Profile(
+        size,
+        runs,
+        wall_ms,
+        kernel_ms,
+        _ranked(per_type, nodes, runs, kernel_ms),
+        _ranked(per_part, part_nodes, runs, kernel_ms),
+    )
 
 
 def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -> Profile:
@@ -95,22 +116,29 @@ def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -
     return summarize_trace(events, runs, f"{size[0]}x{size[1]}")
 
 
+def _table(heading: str, rows: list[OpTypeTime], top: int) -> list[str]:
+    """Markdown rows of the ``top`` entries, the rest folded into one row."""
+    lines = [f"| {heading} | nodes | ms/run | share of kernel time |", "|---|---|---|---|"]
+    shown, rest = rows[:top], rows[top:]
+    lines += [f"| {r.op_type} | {r.nodes} | {r.ms_per_run:.1f} | {r.share:.1%} |" for r in shown]
+    if rest:
+        lines.append(
+            f"| other ({len(rest)}) | {sum(r.nodes for r in rest)} | "
+            f"{sum(r.ms_per_run for r in rest):.1f} | {sum(r.share for r in rest):.1%} |"
+        )
+    return lines
+
+
 def render(profile: Profile, top: int) -> str:
-    """Markdown table of the ``top`` op types, the rest folded into one row."""
+    """Markdown: kernel time by op type, then by network part."""
     lines = [
         f"{profile.size}: {profile.wall_ms_per_run:.0f} ms per run (wall), "
         f"{profile.kernel_ms_per_run:.0f} ms in kernels; mean of {profile.runs} profiled runs",
         "",
-        "| op type | nodes | ms/run | share of kernel time |",
-        "|---|---|---|---|",
+        *_table("op type", profile.op_types, top),
+        "",
+        *_table("network part", profile.parts, top),
     ]
-    shown, rest = profile.op_types[:top], profile.op_types[top:]
-    lines += [f"| {r.op_type} | {r.nodes} | {r.ms_per_run:.1f} | {r.share:.1%} |" for r in shown]
-    if rest:
-        lines.append(
-            f"| other ({len(rest)} types) | {sum(r.nodes for r in rest)} | "
-            f"{sum(r.ms_per_run for r in rest):.1f} | {sum(r.share for r in rest):.1%} |"
-        )
     return "\n".join(lines)
 
 

@@ -34,8 +34,9 @@ _FOREIGN = re.compile(r"\{ForeignNode\[(.*?)(?:\.\.\.|\])")
 
 
 def layer_part(name: str) -> str:
-    """The network part a TensorRT layer name belongs to (its first fused node decides)."""
-    if name.startswith("Reformatting CopyNode") or name.startswith("Reformat"):
+    """The network part a TensorRT layer or ONNX Runtime node name belongs to (a fused layer's
+    first node decides); TensorRT's reformats and ONNX Runtime's NCHWc reorders are copies."""
+    if name.startswith(("Reformatting CopyNode", "Reformat", "ReorderInput", "ReorderOutput")):
         return REFORMAT
     foreign = _FOREIGN.search(name)
     first = (foreign.group(1) if foreign else name).split(" + ")[0].strip()

@@ -23,6 +23,9 @@ WARP = "warp (AdaptiveWarp plugin)"
         ("/dyntex_generator/conv3d/Conv", "3-D texture branch"),
         ("Reformatting CopyNode for Input Tensor 0 to /AdaptiveWarp", REFORMAT),
         ("/Shape_3", OTHER),
+        # ONNX Runtime node names (bench/ort_profile.py): NCHWc reorders and converted convs
+        ("ReorderInput_token_454", REFORMAT),
+        ("/scale_synthesis/lateral_0_1/f/f.1/Conv_output_0_nchwc", "GridNet synthesis"),
     ],
 )
 def test_layer_names_map_to_network_parts(name, part):
