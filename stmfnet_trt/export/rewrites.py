@@ -18,11 +18,14 @@ back), the window Concats alone 25 ms, and the convolutions no faster.
 
 The 18 prediction heads have 30 hidden and 25 tap channels: ONNX Runtime's blocked NCHWc
 convolutions (its fast path on AVX2, blocks of 8 channels) skip any conv whose channel counts are
-not multiples of 8, and so does its blocked Resize. Zero-padding the heads' inner channels to 32
-(zero weights and biases; the next conv ignores the extra inputs) changes no value and puts all but
-each head's last conv on that path: 256x256 frame 1031 -> 994 ms (median of 12 interleaved runs).
-Also padding the last conv to 32 outputs and slicing 25 back was slower (1041 ms: the Slice and the
-layout reorders before it cost more than the conv gains). GridNet's half-resolution row has 46
+not multiples of 8. Zero-padding the heads' hidden channels to 32 (zero weights and biases; the
+next conv ignores the extra inputs) changes no value and puts their convs on that path: 256x256
+frame 1031 -> 994 ms (median of 12 interleaved runs). The 25 tap channels that a head upsamples
+stay 25: padded too, its Resize ran blocked as well, but the 32-channel 2x/4x maps raised peak RSS
+at 544x960 (1.29 -> 1.41 GB in one process over 4 runs; 1.62 -> 1.97 GB in bench/cpu.py) for no
+speed (1173 vs 1163 ms at 256x256). Padding a head's last conv to 32 outputs and slicing 25 back
+was slower (1041 ms: the Slice and the layout reorders before it cost more than the conv gains).
+GridNet's half-resolution row has 46
 channels throughout; padded to 48 the same way (its two extra channels stay exactly zero), its
 convolutions join that path too: 1091 -> 1054 ms.
 
@@ -37,6 +40,8 @@ phases as channels plus a pixel shuffle (96 -> 16 at 5 x 128 x 128: 80 ms vs 54 
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 import torch.nn.functional as F
@@ -139,16 +144,14 @@ def _round_up(channels: int) -> int:
     return -(-channels // CHANNEL_MULTIPLE) * CHANNEL_MULTIPLE
 
 
-def head_channels_to_pad(head: nn.Module) -> bool:
-    """Whether ``head`` is a plain head (convs, channel-wise layers between, an optional final
-    Softmax over channels) with an inner channel count that is not a multiple of 8."""
+def _is_plain_head(head: nn.Module) -> bool:
+    """Convs with channel-wise layers between them and an optional final Softmax over channels."""
     if not isinstance(head, nn.Sequential):
         return False
     layers = list(head)
     if layers and isinstance(layers[-1], nn.Softmax):
         layers = layers[:-1]
-    convs = [layer for layer in layers if isinstance(layer, nn.Conv2d)]
-    plain = all(
+    return all(
         isinstance(layer, CHANNEL_WISE)
         or (
             isinstance(layer, nn.Conv2d)
@@ -158,27 +161,42 @@ def head_channels_to_pad(head: nn.Module) -> bool:
         )
         for layer in layers
     )
-    return plain and any(conv.out_channels % CHANNEL_MULTIPLE for conv in convs[:-1])
+
+
+def _convs_to_pad(layers: list[nn.Module]) -> list[int]:
+    """Indices of the convs whose outputs get padded: all with a channel count that is not a
+    multiple of 8, except the last and any whose outputs are upsampled before the next conv
+    (padding those costs memory at the upsampled size and gains nothing; see the module docstring)."""
+    convs = [index for index, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
+    return [
+        conv
+        for conv, after in itertools.pairwise(convs)
+        if layers[conv].out_channels % CHANNEL_MULTIPLE
+        and not any(isinstance(layer, nn.Upsample) for layer in layers[conv:after])
+    ]
+
+
+def head_channels_to_pad(head: nn.Module) -> bool:
+    """Whether ``head`` is a plain head (see ``_is_plain_head``) with hidden channels to pad."""
+    return _is_plain_head(head) and bool(_convs_to_pad(list(head)))
 
 
 def pad_head_channels(head: nn.Sequential) -> nn.Sequential:
-    """``head`` with its inner channels zero-padded to multiples of 8; same result, same shape.
+    """``head`` with its hidden channels zero-padded to multiples of 8; same result, same shape.
 
-    Every conv but the last gets its output channels rounded up to a multiple of
-    ``CHANNEL_MULTIPLE`` and the next conv the matching input channels; the last conv keeps its
-    outputs.
+    The convs ``_convs_to_pad`` picks get their output channels rounded up to a multiple of
+    ``CHANNEL_MULTIPLE`` and the next conv the matching input channels.
     """
     if not head_channels_to_pad(head):
         raise ValueError(f"{head} is not a plain conv head with channels to pad")
-    convs = [index for index, layer in enumerate(head) if isinstance(layer, nn.Conv2d)]
-    layers: list[nn.Module] = []
+    layers: list[nn.Module] = list(head)
+    padded = set(_convs_to_pad(layers))
     in_channels = None
-    for index, layer in enumerate(head):
-        if isinstance(layer, nn.Conv2d):
-            out_channels = layer.out_channels if index == convs[-1] else _round_up(layer.out_channels)
-            layer = _padded_conv(layer, in_channels or layer.in_channels, out_channels)
+    for index, conv in enumerate(layers):
+        if isinstance(conv, nn.Conv2d):
+            out_channels = _round_up(conv.out_channels) if index in padded else conv.out_channels
+            layers[index] = _padded_conv(conv, in_channels or conv.in_channels, out_channels)
             in_channels = out_channels
-        layers.append(layer)
     return nn.Sequential(*layers)
 
 

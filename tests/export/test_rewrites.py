@@ -8,7 +8,6 @@ from torch import nn
 
 from stmfnet_trt.export.exporter import random_frames
 from stmfnet_trt.export.rewrites import (
-    CHANNEL_MULTIPLE,
     TimeWindowConvTranspose3d,
     head_channels_to_pad,
     pad_grid_channels,
@@ -90,18 +89,25 @@ def test_rewritten_model_matches_the_reference(data_dir, one_thread):
     assert difference.item() <= LAYER_TOLERANCE
 
 
-@pytest.mark.parametrize("name", ["moduleWeight1_ds", "moduleAlpha2", "moduleWeight2_us"])
-def test_padded_head_computes_the_same_with_inner_channels_in_eights(name):
-    """One head per scale: no upsampling (softmax), x2 (offsets), x4 (softmax)."""
+UPSAMPLED_HEAD = ([32, 32, 32, 25], [32, 32, 25, 25])  # (in, out) per conv: the upsampled taps stay 25
+
+
+@pytest.mark.parametrize(
+    ("name", "channels"),
+    [
+        ("moduleWeight1_ds", ([32, 32, 32], [32, 32, 25])),  # no upsampling, softmax
+        ("moduleAlpha2", UPSAMPLED_HEAD),  # x2, offsets
+        ("moduleWeight2_us", UPSAMPLED_HEAD),  # x4, softmax
+    ],
+)
+def test_padded_head_computes_the_same_with_hidden_channels_in_eights(name, channels):
     torch.manual_seed(0)
     head = getattr(KernelEstimation(), name)
     for parameter in head.parameters():  # default init gives tiny logits; make the taps differ
         torch.nn.init.normal_(parameter, std=0.2)
     padded = pad_head_channels(head)
     convs = [layer for layer in padded if isinstance(layer, nn.Conv2d)]
-    assert [c.out_channels for c in convs[:-1]] == [32] * (len(convs) - 1)
-    assert all(c.in_channels % CHANNEL_MULTIPLE == 0 for c in convs)
-    assert convs[-1].out_channels == 25
+    assert ([c.in_channels for c in convs], [c.out_channels for c in convs]) == channels
     x = torch.randn(2, 32, 12, 20)
     with torch.no_grad():
         expected, got = head(x), padded(x)
