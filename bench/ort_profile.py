@@ -6,10 +6,13 @@
 
 Runs the graph with ONNX Runtime's own profiler (``SessionOptions.enable_profiling``), one warm-up
 run and ``--runs`` profiled runs per size, and sums each node's kernel time by op type and by part
-of the network (node names are the exporter's module paths). The tables say which op types and
-which parts are worth optimising; the per-run wall time (``model_run``) next to the summed
-kernel time shows how much goes to scheduling and copies between the kernels. ``--section`` also
-writes the table into bench/RESULTS.md (e.g. a before/after pair of sections).
+of the network (node names are the exporter's module paths), with the arithmetic of every
+convolution (from the shapes the profiler records) and the rate it ran at. The tables say which op
+types and which parts are worth optimising; the floor line says how fast a run could be if every
+convolution ran as fast as the fastest one does on this machine, the other kernels unchanged. The
+per-run wall time (``model_run``) next to the summed kernel time shows how much goes to scheduling
+and copies between the kernels. ``--section`` also writes the tables into bench/RESULTS.md (e.g. a
+before/after pair of sections).
 Speed does not depend on the weights, so random-init weights are used unless ``--model`` is given.
 """
 
@@ -19,6 +22,7 @@ import argparse
 import collections
 import datetime
 import json
+import math
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -29,15 +33,19 @@ sys.path.insert(0, str(HERE))
 
 from results import parse_size, write_section  # noqa: E402
 
+CONV_OPS = ("Conv", "FusedConv", "ConvTranspose")
+MIN_PEAK_NODE_MS = 2.0  # shorter conv nodes are too noisy to take the machine's peak rate from
+
 
 @dataclass(frozen=True)
 class OpTypeTime:
-    """Kernel time of all nodes of one op type, per run."""
+    """Kernel time of all nodes of one op type (or network part), per run."""
 
     op_type: str
     nodes: int
     ms_per_run: float
     share: float
+    gflop: float = 0.0  # convolution arithmetic per run (2 FLOP per multiply-add)
 
 
 @dataclass(frozen=True)
@@ -48,14 +56,40 @@ class Profile:
     kernel_ms_per_run: float
     op_types: list[OpTypeTime]
     parts: list[OpTypeTime]  # the same sums by network part (``op_type`` holds the part)
+    peak_conv_gflops: float = 0.0  # the fastest conv node's rate (nodes >= MIN_PEAK_NODE_MS)
+
+    @property
+    def conv_gflop(self) -> float:
+        return sum(row.gflop for row in self.op_types)
+
+    @property
+    def floor_ms(self) -> float:
+        """Kernel time per run with every convolution at ``peak_conv_gflops``, the rest as measured."""
+        conv_ms = sum(row.ms_per_run for row in self.op_types if row.op_type in CONV_OPS)
+        return self.kernel_ms_per_run - conv_ms + 1000.0 * self.conv_gflop / self.peak_conv_gflops
+
+
+def conv_gflop(args: dict) -> float:
+    """GFLOP of one Conv / FusedConv / ConvTranspose node from the shapes ORT's profiler records:
+    every weight meets every output position (input position for a transposed conv) once."""
+    shapes = [next(iter(shape.values())) for shape in args["input_type_shape"]]
+    output = next(iter(args["output_type_shape"][0].values()))
+    weight = shapes[1]
+    rank = len(weight) - 2  # spatial dims; blocked (NCHWc) tensors carry a trailing block dim
+    positions = shapes[0] if args["op_name"] == "ConvTranspose" else output
+    return 2.0 * output[0] * math.prod(weight) * math.prod(positions[2 : 2 + rank]) / 1e9
 
 
 def _ranked(
-    totals: dict[str, float], nodes: dict[str, set[str]], runs: int, kernel_ms: float
+    totals: dict[str, float],
+    nodes: dict[str, set[str]],
+    gflop: dict[str, float],
+    runs: int,
+    kernel_ms: float,
 ) -> list[OpTypeTime]:
     """Per-run rows, largest first, with their share of the kernel time."""
     return [
-        OpTypeTime(key, len(nodes[key]), total / runs, total / runs / kernel_ms)
+        OpTypeTime(key, len(nodes[key]), total / runs, total / runs / kernel_ms, gflop[key] / runs)
         for key, total in sorted(totals.items(), key=lambda item: -item[1])
     ]
 
@@ -70,29 +104,35 @@ def summarize_trace(events: list[dict], runs: int, size: str) -> Profile:
 
     model_runs = [e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
     first_timed = sorted(e["ts"] for e in model_runs)[-runs]
-    per_type: dict[str, float] = collections.defaultdict(float)
-    per_part: dict[str, float] = collections.defaultdict(float)
-    nodes: dict[str, set[str]] = collections.defaultdict(set)
-    part_nodes: dict[str, set[str]] = collections.defaultdict(set)
+    time_ms = {"type": collections.defaultdict(float), "part": collections.defaultdict(float)}
+    gflop = {"type": collections.defaultdict(float), "part": collections.defaultdict(float)}
+    nodes = {"type": collections.defaultdict(set), "part": collections.defaultdict(set)}
+    node_ms: dict[str, float] = collections.defaultdict(float)
+    node_gflop: dict[str, float] = {}
     kernels = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
     for event in kernels:
         if event["ts"] < first_timed:
             continue
-        op_type, part = event["args"]["op_name"], layer_part(event["name"].removesuffix("_kernel_time"))
-        per_type[op_type] += event["dur"] / 1000.0
-        per_part[part] += event["dur"] / 1000.0
-        nodes[op_type].add(event["name"])
-        part_nodes[part].add(event["name"])
-    kernel_ms = sum(per_type.values()) / runs
+        name, op_type = event["name"], event["args"]["op_name"]
+        work = conv_gflop(event["args"]) if op_type in CONV_OPS else 0.0
+        for table, key in (("type", op_type), ("part", layer_part(name.removesuffix("_kernel_time")))):
+            time_ms[table][key] += event["dur"] / 1000.0
+            gflop[table][key] += work
+            nodes[table][key].add(name)
+        node_ms[name] += event["dur"] / 1000.0
+        if work:
+            node_gflop[name] = work
+    kernel_ms = sum(time_ms["type"].values()) / runs
     wall_ms = sum(e["dur"] for e in model_runs if e["ts"] >= first_timed) / 1000.0 / runs
-    return Profile(
-        size,
-        runs,
-        wall_ms,
-        kernel_ms,
-        _ranked(per_type, nodes, runs, kernel_ms),
-        _ranked(per_part, part_nodes, runs, kernel_ms),
-    )
+    rates = [
+        work / node_ms[name] * 1000.0
+        for name, work in node_gflop.items()
+        if node_ms[name] / runs >= MIN_PEAK_NODE_MS
+    ]
+    ranked = {
+        table: _ranked(time_ms[table], nodes[table], gflop[table], runs, kernel_ms) for table in time_ms
+    }
+    return Profile(size, runs, wall_ms, kernel_ms, ranked["type"], ranked["part"], max(rates, default=0.0))
 
 
 def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -> Profile:
@@ -116,21 +156,38 @@ def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -
     return summarize_trace(events, runs, f"{size[0]}x{size[1]}")
 
 
+def _rate(gflop: float, ms: float) -> str:
+    """Convolution GFLOP/s of a row, blank for rows without convolutions."""
+    return f"{1000.0 * gflop / ms:.0f}" if gflop and ms else ""
+
+
 def _table(heading: str, rows: list[OpTypeTime], top: int) -> list[str]:
     """Markdown rows of the ``top`` entries, the rest folded into one row."""
-    lines = [f"| {heading} | nodes | ms/run | share of kernel time |", "|---|---|---|---|"]
+    lines = [
+        f"| {heading} | nodes | ms/run | share of kernel time | conv GFLOP | conv GFLOP/s |",
+        "|---|---|---|---|---|---|",
+    ]
     shown, rest = rows[:top], rows[top:]
-    lines += [f"| {r.op_type} | {r.nodes} | {r.ms_per_run:.1f} | {r.share:.1%} |" for r in shown]
     if rest:
-        lines.append(
-            f"| other ({len(rest)}) | {sum(r.nodes for r in rest)} | "
-            f"{sum(r.ms_per_run for r in rest):.1f} | {sum(r.share for r in rest):.1%} |"
+        shown.append(
+            OpTypeTime(
+                f"other ({len(rest)})",
+                sum(r.nodes for r in rest),
+                sum(r.ms_per_run for r in rest),
+                sum(r.share for r in rest),
+                sum(r.gflop for r in rest),
+            )
         )
+    lines += [
+        f"| {r.op_type} | {r.nodes} | {r.ms_per_run:.1f} | {r.share:.1%} | "
+        f"{f'{r.gflop:.2f}' if r.gflop else ''} | {_rate(r.gflop, r.ms_per_run)} |"
+        for r in shown
+    ]
     return lines
 
 
 def render(profile: Profile, top: int) -> str:
-    """Markdown: kernel time by op type, then by network part."""
+    """Markdown: kernel time by op type, then by network part, then the floor line."""
     lines = [
         f"{profile.size}: {profile.wall_ms_per_run:.0f} ms per run (wall), "
         f"{profile.kernel_ms_per_run:.0f} ms in kernels; mean of {profile.runs} profiled runs",
@@ -139,6 +196,14 @@ def render(profile: Profile, top: int) -> str:
         "",
         *_table("network part", profile.parts, top),
     ]
+    if profile.peak_conv_gflops:
+        lines += [
+            "",
+            f"Floor: {profile.conv_gflop:.1f} GFLOP of convolutions per run; the fastest conv node ran at "
+            f"{profile.peak_conv_gflops:.0f} GFLOP/s. With every convolution that fast and the other "
+            f"kernels as measured, a run would take {profile.floor_ms:.0f} ms "
+            f"(measured: {profile.kernel_ms_per_run:.0f} ms in kernels).",
+        ]
     return "\n".join(lines)
 
 
@@ -176,7 +241,7 @@ def main() -> None:
         "label": args.label,
         "threads": args.threads,
         "onnxruntime": onnxruntime.__version__,
-        "profiles": [asdict(p) for p in profiles],
+        "profiles": [asdict(p) | {"conv_gflop": p.conv_gflop, "floor_ms": p.floor_ms} for p in profiles],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=2) + "\n")

@@ -25,8 +25,22 @@ def ort_profile():
         del sys.modules["ort_profile"]
 
 
+GRID_CONV = "/scale_synthesis/lateral_0_0/f/f.1/Conv"
+HEAD_CONV = "/moduleWeight1_us/moduleWeight1_us.7/Conv"
+SHAPES = {  # input, weight, output as ORT's profiler records them
+    GRID_CONV: ([1, 32, 64, 64], [32, 32, 3, 3], [1, 32, 64, 64]),  # 2 * 9216 * 4096 = 0.0755 GFLOP
+    HEAD_CONV: ([1, 32, 32, 32], [25, 32, 3, 3], [1, 25, 32, 32]),  # 2 * 7200 * 1024 = 0.0147 GFLOP
+    "/dyntex_generator/up/ConvTranspose": ([2, 16, 8, 8], [16, 8, 4, 4], [2, 8, 16, 16]),  # input positions
+}
+
+
 def node(name: str, op: str, ts: int, dur: int) -> dict:
-    return {"cat": "Node", "name": f"{name}_kernel_time", "ts": ts, "dur": dur, "args": {"op_name": op}}
+    args: dict = {"op_name": op}
+    if name in SHAPES:
+        source, weight, output = SHAPES[name]
+        args["input_type_shape"] = [{"float": source}, {"float": weight}]
+        args["output_type_shape"] = [{"float": output}]
+    return {"cat": "Node", "name": f"{name}_kernel_time", "ts": ts, "dur": dur, "args": args}
 
 
 def run_event(ts: int, dur: int) -> dict:
@@ -36,15 +50,15 @@ def run_event(ts: int, dur: int) -> dict:
 def test_trace_summary_by_op_type_and_part(ort_profile):
     events = [
         run_event(0, 9000),  # warm-up: its nodes are left out
-        node("/scale_synthesis/lateral_0_0/f/f.1/Conv", "Conv", 10, 8000),
+        node(GRID_CONV, "Conv", 10, 8000),
         run_event(10_000, 5000),
-        node("/scale_synthesis/lateral_0_0/f/f.1/Conv", "Conv", 10_010, 2000),
-        node("/moduleWeight1_us/moduleWeight1_us.7/Conv", "Conv", 10_020, 1000),
+        node(GRID_CONV, "Conv", 10_010, 2000),
+        node(HEAD_CONV, "Conv", 10_020, 1000),
         node("/AdaptiveWarp", "AdaptiveWarp", 10_030, 1500),
         node("ReorderInput_token_1", "ReorderInput", 10_040, 500),
         run_event(20_000, 7000),
-        node("/scale_synthesis/lateral_0_0/f/f.1/Conv", "Conv", 20_010, 4000),
-        node("/moduleWeight1_us/moduleWeight1_us.7/Conv", "Conv", 20_020, 1000),
+        node(GRID_CONV, "Conv", 20_010, 4000),
+        node(HEAD_CONV, "Conv", 20_020, 1000),
         node("/AdaptiveWarp", "AdaptiveWarp", 20_030, 1500),
         node("ReorderInput_token_1", "ReorderInput", 20_040, 500),
     ]
@@ -63,3 +77,26 @@ def test_trace_summary_by_op_type_and_part(ort_profile):
     assert sum(row.share for row in profile.parts) == pytest.approx(1.0)
     text = ort_profile.render(profile, top=2)
     assert "| network part | nodes | ms/run |" in text and "| other (2) | 2 | 1.5 | 25.0% |" in text
+
+
+def test_convolution_arithmetic_peak_and_floor(ort_profile):
+    up = node("/dyntex_generator/up/ConvTranspose", "ConvTranspose", 0, 1)
+    transposed = ort_profile.conv_gflop(up["args"])
+    assert transposed == pytest.approx(2 * 16 * 8 * 16 * 2 * 64 / 1e9)  # weights x input positions x batch
+    blocked = node(GRID_CONV, "Conv", 0, 1)["args"]
+    blocked["output_type_shape"] = [{"float": [1, 4, 64, 64, 8]}]  # NCHWc: the block dim is not spatial
+    assert ort_profile.conv_gflop(blocked) == pytest.approx(2 * 9216 * 4096 / 1e9)
+    events = [
+        run_event(0, 1000),
+        run_event(10_000, 10_000),
+        node(GRID_CONV, "Conv", 10_010, 3000),  # 0.0755 GFLOP in 3 ms: 25.2 GFLOP/s
+        node(HEAD_CONV, "Conv", 10_020, 1000),  # 0.0147 GFLOP in 1 ms: too short to set the peak
+        node("/AdaptiveWarp", "AdaptiveWarp", 10_030, 6000),
+    ]
+    profile = ort_profile.summarize_trace(events, runs=1, size="64x64")
+    grid, head = 2 * 9216 * 4096 / 1e9, 2 * 7200 * 1024 / 1e9
+    assert profile.conv_gflop == pytest.approx(grid + head)
+    assert profile.peak_conv_gflops == pytest.approx(grid / 3e-3)
+    assert profile.floor_ms == pytest.approx(6.0 + (grid + head) / (grid / 3.0))  # warp as measured
+    text = ort_profile.render(profile, top=5)
+    assert "| Conv | 2 | 4.0 | 40.0% | 0.09 | 23 |" in text and "a run would take 10 ms" in text  # 6 + 3.6
