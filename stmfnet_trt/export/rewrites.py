@@ -25,9 +25,8 @@ stay 25: padded too, its Resize ran blocked as well, but the 32-channel 2x/4x ma
 at 544x960 (1.29 -> 1.41 GB in one process over 4 runs; 1.62 -> 1.97 GB in bench/cpu.py) for no
 speed (1173 vs 1163 ms at 256x256). Padding a head's last conv to 32 outputs and slicing 25 back
 was slower (1041 ms: the Slice and the layout reorders before it cost more than the conv gains).
-GridNet's half-resolution row has 46
-channels throughout; padded to 48 the same way (its two extra channels stay exactly zero), its
-convolutions join that path too: 1091 -> 1054 ms.
+GridNet's half-resolution row has 46 channels throughout; padded to 48 the same way (its two extra
+channels stay exactly zero), its convolutions join that path too: 1091 -> 1054 ms.
 
 GridNet's PReLUs have one slope each, which makes them LeakyReLUs with that slope (the same
 function, value for value). ONNX Runtime fuses a LeakyRelu into the conv before it and has no such
@@ -122,12 +121,15 @@ CHANNEL_WISE = (nn.ReLU, nn.Upsample)
 
 def _padded_conv(conv: nn.Conv2d, in_channels: int, out_channels: int) -> nn.Conv2d:
     """``conv`` with zero weights (and biases) for the added input and output channels."""
+    if conv.groups != 1 or conv.padding_mode != "zeros":
+        raise ValueError(f"{conv}: only ungrouped, zero-padded convs can be channel-padded exactly")
     padded = nn.Conv2d(
         in_channels,
         out_channels,
         conv.kernel_size,
         stride=conv.stride,
         padding=conv.padding,
+        dilation=conv.dilation,
         bias=conv.bias is not None,
     )
     with torch.no_grad():
