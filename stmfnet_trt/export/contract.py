@@ -29,8 +29,7 @@ VARIANTS = ("plugin", "portable")
 OPSET = 17
 # Bumped whenever the exported graph of a given checkpoint changes, so caches keyed on it re-export.
 # 2: texture-branch ConvTranspose3d exported as batched 2-D transposed convs (export/rewrites.py).
-# 3: prediction heads' inner channels and GridNet's 46-channel row zero-padded to multiples of 8;
-#    one-slope PReLUs as LeakyReLUs.
+# 3: GridNet's 46-channel row zero-padded to 48, its one-slope PReLUs as LeakyReLUs.
 GRAPH_REVISION = 3
 
 META_PREFIX = "stmfnet_trt."

@@ -16,38 +16,32 @@ ONNX Runtime's NCHWc layout instead of its 5-D im2col path). Exact (1.3e-6 per l
 the texture branch took 280 ms instead of 246 ms per 256x256 frame (ORT profile, 2 x 3 runs back to
 back), the window Concats alone 25 ms, and the convolutions no faster.
 
-The 18 prediction heads have 30 hidden and 25 tap channels: ONNX Runtime's blocked NCHWc
-convolutions (its fast path on AVX2, blocks of 8 channels) skip any conv whose channel counts are
-not multiples of 8. Zero-padding the heads' hidden channels to 32 (zero weights and biases; the
-next conv ignores the extra inputs) changes no value and puts their convs on that path: 256x256
-frame 1031 -> 994 ms (median of 12 interleaved runs). The 25 tap channels that a head upsamples
-stay 25: padded too, its Resize ran blocked as well, but the 32-channel 2x/4x maps raised peak RSS
-at 544x960 (1.29 -> 1.41 GB in one process over 4 runs; 1.62 -> 1.97 GB in bench/cpu.py) for no
-speed (1173 vs 1163 ms at 256x256). Padding a head's last conv to 32 outputs and slicing 25 back
-was slower (1041 ms: the Slice and the layout reorders before it cost more than the conv gains).
-GridNet's half-resolution row has 46 channels throughout; padded to 48 the same way (its two extra
-channels stay exactly zero), its convolutions join that path too: 1091 -> 1054 ms.
+ONNX Runtime's blocked NCHWc convolutions (its fast path on AVX2, blocks of 8 channels) skip any
+conv whose channel counts are not multiples of 8. GridNet's half-resolution row has 46 channels
+throughout; zero-padded to 48 (zero weights and biases; its two extra channels stay exactly zero)
+its convolutions join that path: 256x256 frame 1091 -> 1054 ms (median of 12 interleaved runs).
 
 GridNet's PReLUs have one slope each, which makes them LeakyReLUs with that slope (the same
 function, value for value). ONNX Runtime fuses a LeakyRelu into the conv before it and has no such
 fusion for PRelu: 1228 -> 1197 ms (median of 12 interleaved runs, a noisier hour of the machine).
 
-Also tried, slower in ONNX Runtime, not kept: the texture branch's ``Conv3d`` as a frame-batched 2-D
-conv whose outputs are the three time taps, summed shifted (16 -> 16 channels at 5 x 128 x 128:
-26 ms vs 16 ms for the 3-D conv); its 2-D transposed convs as one 3x3 conv with the four output
-phases as channels plus a pixel shuffle (96 -> 16 at 5 x 128 x 128: 80 ms vs 54 ms).
+Also tried and not kept: the same padding for the 18 prediction heads (30 hidden channels -> 32):
+faster at 256x256 (1287 -> 1196 ms) but slower at 544x960 (9.05 -> 9.62 s, 4 interleaved runs) and
++0.35 GB peak RSS there (1.62 -> 1.97 GB, bench/cpu.py's worker, 3 runs), where users run; padding
+their 25 tap channels too, or padding the last conv and slicing 25 back, no better. Slower in ONNX
+Runtime: the texture branch's ``Conv3d`` as a frame-batched 2-D conv whose outputs are the three
+time taps, summed shifted (16 -> 16 channels at 5 x 128 x 128: 26 ms vs 16 ms for the 3-D conv);
+its 2-D transposed convs as one 3x3 conv with the four output phases as channels plus a pixel
+shuffle (96 -> 16 at 5 x 128 x 128: 80 ms vs 54 ms).
 """
 
 from __future__ import annotations
-
-import itertools
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..model.gridnet import GRID_CHANNELS, GridNet
-from ..model.heads import KernelEstimation
 
 
 def time_windows(frames: torch.Tensor, size: int) -> torch.Tensor:
@@ -115,8 +109,6 @@ class TimeWindowConvTranspose3d(nn.Module):
 
 
 CHANNEL_MULTIPLE = 8
-# Layers that act on each channel alone, so padded channels cannot leak into real ones.
-CHANNEL_WISE = (nn.ReLU, nn.Upsample)
 
 
 def _padded_conv(conv: nn.Conv2d, in_channels: int, out_channels: int) -> nn.Conv2d:
@@ -144,62 +136,6 @@ def _padded_conv(conv: nn.Conv2d, in_channels: int, out_channels: int) -> nn.Con
 
 def _round_up(channels: int) -> int:
     return -(-channels // CHANNEL_MULTIPLE) * CHANNEL_MULTIPLE
-
-
-def _is_plain_head(head: nn.Module) -> bool:
-    """Convs with channel-wise layers between them and an optional final Softmax over channels."""
-    if not isinstance(head, nn.Sequential):
-        return False
-    layers = list(head)
-    if layers and isinstance(layers[-1], nn.Softmax):
-        layers = layers[:-1]
-    return all(
-        isinstance(layer, CHANNEL_WISE)
-        or (
-            isinstance(layer, nn.Conv2d)
-            and layer.groups == 1
-            and layer.dilation == (1, 1)
-            and layer.padding_mode == "zeros"
-        )
-        for layer in layers
-    )
-
-
-def _convs_to_pad(layers: list[nn.Module]) -> list[int]:
-    """Indices of the convs whose outputs get padded: all with a channel count that is not a
-    multiple of 8, except the last and any whose outputs are upsampled before the next conv
-    (padding those costs memory at the upsampled size and gains nothing; see the module docstring)."""
-    convs = [index for index, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
-    return [
-        conv
-        for conv, after in itertools.pairwise(convs)
-        if layers[conv].out_channels % CHANNEL_MULTIPLE
-        and not any(isinstance(layer, nn.Upsample) for layer in layers[conv:after])
-    ]
-
-
-def head_channels_to_pad(head: nn.Module) -> bool:
-    """Whether ``head`` is a plain head (see ``_is_plain_head``) with hidden channels to pad."""
-    return _is_plain_head(head) and bool(_convs_to_pad(list(head)))
-
-
-def pad_head_channels(head: nn.Sequential) -> nn.Sequential:
-    """``head`` with its hidden channels zero-padded to multiples of 8; same result, same shape.
-
-    The convs ``_convs_to_pad`` picks get their output channels rounded up to a multiple of
-    ``CHANNEL_MULTIPLE`` and the next conv the matching input channels.
-    """
-    if not head_channels_to_pad(head):
-        raise ValueError(f"{head} is not a plain conv head with channels to pad")
-    layers: list[nn.Module] = list(head)
-    padded = set(_convs_to_pad(layers))
-    in_channels = None
-    for index, conv in enumerate(layers):
-        if isinstance(conv, nn.Conv2d):
-            out_channels = _round_up(conv.out_channels) if index in padded else conv.out_channels
-            layers[index] = _padded_conv(conv, in_channels or conv.in_channels, out_channels)
-            in_channels = out_channels
-    return nn.Sequential(*layers)
 
 
 def pad_grid_channels(grid: GridNet) -> int:
@@ -251,14 +187,5 @@ def rewrite_for_onnx_runtime(model: nn.Module) -> int:
     ]
     for parent, name, child in targets:
         setattr(parent, name, TimeWindowConvTranspose3d(child))
-    heads = [
-        (parent, name, child)
-        for parent in model.modules()
-        if isinstance(parent, KernelEstimation)
-        for name, child in parent.named_children()
-        if head_channels_to_pad(child)
-    ]
-    for parent, name, child in heads:
-        setattr(parent, name, pad_head_channels(child))
     grid_convs = sum(pad_grid_channels(grid) for grid in model.modules() if isinstance(grid, GridNet))
-    return len(targets) + len(heads) + grid_convs + prelu_as_leaky_relu(model)
+    return len(targets) + grid_convs + prelu_as_leaky_relu(model)

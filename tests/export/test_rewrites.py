@@ -9,16 +9,13 @@ from torch import nn
 from stmfnet_trt.export.exporter import random_frames
 from stmfnet_trt.export.rewrites import (
     TimeWindowConvTranspose3d,
-    head_channels_to_pad,
     pad_grid_channels,
-    pad_head_channels,
     prelu_as_leaky_relu,
     rewrite_for_onnx_runtime,
     time_windows,
 )
 from stmfnet_trt.model import load_model
 from stmfnet_trt.model.gridnet import GridNet
-from stmfnet_trt.model.heads import KernelEstimation
 
 LAYER_TOLERANCE = 1e-5
 
@@ -78,64 +75,13 @@ def test_other_layers_are_left_alone(layer):
 def test_rewritten_model_matches_the_reference(data_dir, one_thread):
     reference = load_model(data_dir / "student_random_stats.pth")
     rewritten = load_model(data_dir / "student_random_stats.pth")
-    # the texture decoder's three up-convolutions, the 18 prediction heads, GridNet's 46-channel convs,
-    # GridNet's 42 PReLUs
-    assert rewrite_for_onnx_runtime(rewritten) == 3 + 18 + 15 + 42
+    # the texture decoder's three up-convolutions, GridNet's 46-channel convs and its 42 PReLUs
+    assert rewrite_for_onnx_runtime(rewritten) == 3 + 15 + 42
     assert not any(isinstance(m, nn.ConvTranspose3d) for m in rewritten.modules())
-    assert not any(head_channels_to_pad(head) for head in rewritten.get_kernel.children())
     frames = torch.from_numpy(random_frames((1, 4, 3, 128, 256), seed=3)).unbind(dim=1)
     with torch.inference_mode():
         difference = (rewritten.forward_padded(*frames) - reference.forward_padded(*frames)).abs().max()
     assert difference.item() <= LAYER_TOLERANCE
-
-
-UPSAMPLED_HEAD = ([32, 32, 32, 25], [32, 32, 25, 25])  # (in, out) per conv: the upsampled taps stay 25
-
-
-@pytest.mark.parametrize(
-    ("name", "channels"),
-    [
-        ("moduleWeight1_ds", ([32, 32, 32], [32, 32, 25])),  # no upsampling, softmax
-        ("moduleAlpha2", UPSAMPLED_HEAD),  # x2, offsets
-        ("moduleWeight2_us", UPSAMPLED_HEAD),  # x4, softmax
-    ],
-)
-def test_padded_head_computes_the_same_with_hidden_channels_in_eights(name, channels):
-    torch.manual_seed(0)
-    head = getattr(KernelEstimation(), name)
-    for parameter in head.parameters():  # default init gives tiny logits; make the taps differ
-        torch.nn.init.normal_(parameter, std=0.2)
-    padded = pad_head_channels(head)
-    convs = [layer for layer in padded if isinstance(layer, nn.Conv2d)]
-    assert ([c.in_channels for c in convs], [c.out_channels for c in convs]) == channels
-    x = torch.randn(2, 32, 12, 20)
-    with torch.no_grad():
-        expected, got = head(x), padded(x)
-    assert got.shape == expected.shape
-    assert (got - expected).abs().max().item() <= LAYER_TOLERANCE
-    assert expected.std().item() > 0.01  # a real comparison, not of two near-constant maps
-
-
-@pytest.mark.parametrize(
-    "head",
-    [
-        nn.Sequential(nn.Conv2d(32, 32, 3), nn.ReLU(), nn.Conv2d(32, 25, 3)),  # inner channels in 8s already
-        nn.Sequential(nn.Conv2d(32, 30, 3), nn.PReLU(30), nn.Conv2d(30, 25, 3)),  # not in CHANNEL_WISE
-        nn.Sequential(nn.Conv2d(32, 30, 3, groups=2), nn.ReLU(), nn.Conv2d(30, 25, 3)),
-        nn.Sequential(nn.Conv2d(32, 30, 3), nn.Softmax(dim=1), nn.Conv2d(30, 25, 3)),  # mixes channels
-        nn.Conv2d(32, 30, 3),
-    ],
-)
-def test_heads_without_channels_to_pad_are_left_alone(head):
-    assert not head_channels_to_pad(head)
-    if isinstance(head, nn.Sequential):
-        with pytest.raises(ValueError, match="channels to pad"):
-            pad_head_channels(head)
-
-
-def test_every_official_head_is_padded():
-    heads = KernelEstimation()
-    assert all(head_channels_to_pad(head) for head in heads.children())
 
 
 def test_padded_grid_computes_the_same_with_rows_in_eights():
