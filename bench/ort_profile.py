@@ -125,7 +125,7 @@ def summarize_trace(events: list[dict], runs: int, size: str) -> Profile:
     kernel_ms = sum(time_ms["type"].values()) / runs
     wall_ms = sum(e["dur"] for e in model_runs if e["ts"] >= first_timed) / 1000.0 / runs
     rates = [
-        work / node_ms[name] * 1000.0
+        work / (node_ms[name] / runs) * 1000.0  # work is one run's; node_ms sums every run
         for name, work in node_gflop.items()
         if node_ms[name] / runs >= MIN_PEAK_NODE_MS
     ]
