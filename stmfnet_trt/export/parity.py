@@ -32,6 +32,11 @@ MIN_PARITY_PSNR_DB = 80.0
 PARITY_SEED = 0
 
 
+def _absolute_difference(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """|reference - candidate| element by element, in float64."""
+    return np.abs(reference.astype(np.float64) - candidate.astype(np.float64))
+
+
 @dataclass(frozen=True)
 class Difference:
     """How far ``candidate`` is from ``reference``; PSNR treats [0, 1] as the signal range."""
@@ -42,7 +47,11 @@ class Difference:
 
     @classmethod
     def between(cls, reference: np.ndarray, candidate: np.ndarray) -> Difference:
-        diff = np.abs(reference.astype(np.float64) - candidate.astype(np.float64))
+        return cls.of_abs(_absolute_difference(reference, candidate))
+
+    @classmethod
+    def of_abs(cls, diff: np.ndarray) -> Difference:
+        """From the element-wise absolute differences (float64), when the caller has them already."""
         mse = float(np.mean(diff**2))
         psnr = math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
         return cls(float(diff.max()), float(diff.mean()), psnr)
@@ -70,8 +79,9 @@ class ParityReport:
         shape: tuple[int, ...] | None = None,
     ) -> ParityReport:
         """Judge ``candidate`` against ``reference``; ``shape`` names the input (default: the output's)."""
-        outliers = int(np.count_nonzero(np.abs(reference.astype(np.float64) - candidate) > tolerance))
-        difference = Difference.between(reference, candidate)
+        diff = _absolute_difference(reference, candidate)
+        outliers = int(np.count_nonzero(diff > tolerance))
+        difference = Difference.of_abs(diff)
         return cls(tuple(shape or reference.shape), difference, tolerance, outliers, reference.size)
 
     @property
