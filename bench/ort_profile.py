@@ -63,8 +63,11 @@ class Profile:
         return sum(row.gflop for row in self.op_types)
 
     @property
-    def floor_ms(self) -> float:
-        """Kernel time per run with every convolution at ``peak_conv_gflops``, the rest as measured."""
+    def floor_ms(self) -> float | None:
+        """Kernel time per run with every convolution at ``peak_conv_gflops``, the rest as measured;
+        None when no conv node ran long enough to take a peak from (small sizes)."""
+        if not self.peak_conv_gflops:
+            return None
         conv_ms = sum(row.ms_per_run for row in self.op_types if row.op_type in CONV_OPS)
         return self.kernel_ms_per_run - conv_ms + 1000.0 * self.conv_gflop / self.peak_conv_gflops
 
@@ -196,7 +199,7 @@ def render(profile: Profile, top: int) -> str:
         "",
         *_table("network part", profile.parts, top),
     ]
-    if profile.peak_conv_gflops:
+    if profile.floor_ms is not None:
         lines += [
             "",
             f"Floor: {profile.conv_gflop:.1f} GFLOP of convolutions per run; the fastest conv node ran at "

@@ -101,3 +101,10 @@ def test_convolution_arithmetic_peak_and_floor(ort_profile):
     assert profile.floor_ms == pytest.approx(6.0 + (grid + head) / (grid / 3.0))  # warp as measured
     text = ort_profile.render(profile, top=5)
     assert "| Conv | 2 | 4.0 | 40.0% | 0.09 | 23 |" in text and "a run would take 10 ms" in text  # 6 + 3.6
+
+
+def test_no_floor_without_a_conv_node_long_enough_to_time(ort_profile):
+    events = [run_event(0, 1000), run_event(10_000, 2000), node(HEAD_CONV, "Conv", 10_010, 1000)]
+    profile = ort_profile.summarize_trace(events, runs=1, size="32x32")  # 1 ms: below MIN_PEAK_NODE_MS
+    assert profile.peak_conv_gflops == 0.0 and profile.floor_ms is None
+    assert "Floor" not in ort_profile.render(profile, top=5)
