@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Everything this project checks on a lent CUDA GPU, in one timed pass (no TensorRT needed):
 #
-#   1. trains ST-MFNet Mini on the demo data for TRAIN_MINUTES (workers make the batches), and
-#      meanwhile builds the plugin library for the card and runs the `gpu`-marked tests (the CUDA
-#      warp kernel against the golden cases and the PyTorch oracle; the cuda-python binding);
+#   1. times a training step in float32 and under bfloat16 autocast (bench/train_step.py) and
+#      trains ST-MFNet Mini on the demo data for TRAIN_MINUTES in the faster precision (workers
+#      make the batches), and meanwhile builds the plugin library for the card and runs the
+#      `gpu`-marked tests (the CUDA warp kernel against the golden cases and the PyTorch oracle;
+#      the cuda-python binding);
 #   2. scores the trained weights on the held-out tails of the training clips (`eval`, torch on
 #      the GPU, against blending and repetition);
 #   3. benchmarks torch eager on the GPU per resolution (`bench`: latency, frames/s, host and
@@ -11,6 +13,7 @@
 #
 #   OUT=out/gpu DATA=~/.cache/stmfnet-trt/data scripts/gpu_session.sh
 #   INIT=stmfnet_trt/weights/stmfnet_mini_demo.pth TRAIN_SEED=2 scripts/gpu_session.sh  # go on from weights
+#   STAGES=train TRAIN_MINUTES=7.5 scripts/gpu_session.sh  # a short loan: every minute to training
 #
 # A later leg starts from INIT's weights with a new TRAIN_SEED (new batches; the optimiser state is
 # not kept: the returned files stay under the 16 MB a lent machine hands back).
@@ -28,6 +31,8 @@ DEVICE="${DEVICE:-cuda}"
 TRAIN_MINUTES="${TRAIN_MINUTES:-5}"
 TRAIN_CONFIG="${TRAIN_CONFIG:-scripts/train_gpu.json}"
 INIT="${INIT:-}"
+PRECISION="${PRECISION:-auto}"  # fp32, bf16, or auto: the faster one by bench/train_step.py
+STAGES="${STAGES:-train build gpu-tests eval bench}"
 TRAIN_SEED="${TRAIN_SEED:-0}"
 BENCH_SIZES="${BENCH_SIZES:-256 540p 720p 1080p 4k}"
 CUDA_ARCH="${CUDA_ARCH:-90}"  # H100 / H200
@@ -36,6 +41,8 @@ CLI=("$PY" -m stmfnet_trt.cli)
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$OUT"
 failures=0
+
+wants() { [[ " $STAGES " == *" $1 "* ]]; }
 
 stage() {  # stage NAME SECONDS CMD...: run with a time limit, log and count a failure, return its rc
   local name="$1" limit="$2" began=$SECONDS rc
@@ -57,18 +64,26 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
 
 # 1. training in the background; the build and the GPU tests meanwhile (they take little GPU).
-stage train $((${TRAIN_MINUTES%.*} * 60 + 150)) "${CLI[@]}" train --data "$DATA" --out "$RUN" \
-  --config "$TRAIN_CONFIG" --seed "$TRAIN_SEED" ${INIT:+--init "$INIT"} --max-minutes "$TRAIN_MINUTES" \
-  --device "$DEVICE" -q &
-train_job=$!
-stage build 240 bash -c "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH \
+if wants train; then
+  if [ "$PRECISION" = auto ]; then
+    stage step-bench 180 "$PY" bench/train_step.py --device "$DEVICE" --out "$OUT/train_step.json"
+    PRECISION=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['pick'])" \
+      "$OUT/train_step.json" 2>/dev/null || echo fp32)
+  fi
+  stage train $((${TRAIN_MINUTES%.*} * 60 + 150)) "${CLI[@]}" train --data "$DATA" --out "$RUN" \
+    --config "$TRAIN_CONFIG" --seed "$TRAIN_SEED" ${INIT:+--init "$INIT"} --max-minutes "$TRAIN_MINUTES" \
+    --precision "$PRECISION" --device "$DEVICE" -q &
+  train_job=$!
+fi
+wants build && stage build 240 bash -c "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH \
   -DTENSORRT_ROOT='$PWD/third_party/tensorrt' -DORT_INCLUDE_DIR='$PWD/third_party/onnxruntime' >/dev/null \
   && cmake --build build -j\$(nproc) >/dev/null"
-stage gpu-tests 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/test_plugins_native.py \
+wants gpu-tests && stage gpu-tests 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/test_plugins_native.py \
   tests/runtime/test_cuda_binding_gpu.py
-wait "$train_job" || failures=$((failures + 1))  # the background stage's own count is lost
-tail -n 3 "$RUN/log.jsonl" || true
-"$PY" - "$RUN" "$OUT" <<'PY' || failures=$((failures + 1))
+if wants train; then
+  wait "$train_job" || failures=$((failures + 1))  # the background stage's own count is lost
+  tail -n 3 "$RUN/log.jsonl" || true
+  "$PY" - "$RUN" "$OUT" <<'PY' || failures=$((failures + 1))
 import sys
 from pathlib import Path
 
@@ -79,23 +94,29 @@ blob = torch.load(run / "last.pth", map_location="cpu", weights_only=True)
 torch.save({"epoch": blob["epoch"], "step": blob["step"], "state_dict": blob["state_dict"]}, out / "last_weights.pth")
 print("last step", blob["step"], "best held-out PSNR", blob["best_psnr"])
 PY
-cp "$RUN/best.pth" "$RUN/log.jsonl" "$OUT/" 2>/dev/null || failures=$((failures + 1))
+  cp "$RUN/best.pth" "$RUN/log.jsonl" "$RUN/config.json" "$OUT/" 2>/dev/null || failures=$((failures + 1))
+  rm -rf "$RUN"  # last.pth keeps the optimiser state: too big to hand back
+fi
 
 # 2. held-out score of the weights (the GPU is free again).
-stage held-out 120 "$PY" scripts/held_out_clips.py --data "$DATA" --config "$RUN/config.json" --out "$OUT/held_out"
-for weights in best last_weights; do
-  json_flag=()
-  [ "$weights" = best ] && json_flag=(--json "$OUT/eval.json")
-  stage "eval-$weights" 120 "${CLI[@]}" eval "$OUT"/held_out/* --backend torch --device "$DEVICE" \
-    --checkpoint "$OUT/$weights.pth" --no-minterpolate -q "${json_flag[@]}"
-done
-rm -rf "$OUT/held_out" "$RUN"
+if wants eval; then
+  stage held-out 120 "$PY" scripts/held_out_clips.py --data "$DATA" --config "$OUT/config.json" --out "$OUT/held_out"
+  for weights in best last_weights; do
+    json_flag=()
+    [ "$weights" = best ] && json_flag=(--json "$OUT/eval.json")
+    stage "eval-$weights" 120 "${CLI[@]}" eval "$OUT"/held_out/* --backend torch --device "$DEVICE" \
+      --checkpoint "$OUT/$weights.pth" --no-minterpolate -q "${json_flag[@]}"
+  done
+  rm -rf "$OUT/held_out"
+fi
 
 # 3. speed: the whole model per resolution, then the warp kernel alone.
-# shellcheck disable=SC2086  # BENCH_SIZES is a list
-stage bench 240 "${CLI[@]}" bench --backends torch,blend --device "$DEVICE" --checkpoint "$OUT/best.pth" \
-  --sizes $BENCH_SIZES --warmup 2 --iterations 10 --json "$OUT/bench-gpu.json" --plot "$OUT/bench-gpu.png"
-stage warp-kernel 90 "$PY" bench/warp_kernel_gpu.py --iters 50 --out "$OUT/warp_kernel_gpu.json"
+if wants bench; then
+  # shellcheck disable=SC2086  # BENCH_SIZES is a list
+  stage bench 240 "${CLI[@]}" bench --backends torch,blend --device "$DEVICE" --checkpoint "$OUT/best.pth" \
+    --sizes $BENCH_SIZES --warmup 2 --iterations 10 --json "$OUT/bench-gpu.json" --plot "$OUT/bench-gpu.png"
+  stage warp-kernel 90 "$PY" bench/warp_kernel_gpu.py --iters 50 --out "$OUT/warp_kernel_gpu.json"
+fi
 
 echo "=== done: $failures stage(s) failed"
 exit "$failures"

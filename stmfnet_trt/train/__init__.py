@@ -6,3 +6,7 @@ Public API: ``laplacian_loss`` / ``distillation_loss`` (losses.py), ``TrainConfi
 (cli.py). Nothing here is imported by the inference path; only ``cli.py`` is imported by
 ``stmfnet-trt`` itself, and it loads torch only when ``train`` runs.
 """
+
+# Training forward precisions (config.py, cli.py); validation and every exported graph stay in
+# float32. Kept here because the CLI's parser may not import torch.
+PRECISIONS = ("fp32", "bf16")

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from ..cli_types import positive_float, positive_int
+from . import PRECISIONS
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -25,6 +26,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "max_side": args.max_side,
         "threads": args.threads,
         "workers": args.workers,
+        "precision": args.precision,
     }
     config = resolve_config(run_dir, args.resume, args.config and Path(args.config), overrides)
     sources = TrainSources(
@@ -88,6 +90,11 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--max-side", type=positive_int, help="box-downscale clips and photos to this longer side"
     )
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="training forward in float32 (default) or under bfloat16 autocast (faster on GPUs)",
+    )
     parser.add_argument(
         "--workers", type=int, help="processes making batches ahead (default 0; a GPU run wants several)"
     )

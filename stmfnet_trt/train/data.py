@@ -47,6 +47,17 @@ class Batch:
     has_teacher: torch.Tensor
 
 
+class RepeatedBatch:
+    """Training data that serves one batch at every step: a loss that must fall on the same
+    samples (tests), or steps timed on identical work (bench/train_step.py)."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.fixed = batch
+
+    def batch(self, step: int, size: int) -> Batch:
+        return self.fixed
+
+
 @dataclass(frozen=True)
 class DataOptions:
     """How samples are drawn; ``crop`` sides must divide by 16 (Laplacian pyramid)."""

@@ -97,9 +97,7 @@ class Trainer:
             eps=config.eps,
             weight_decay=config.weight_decay,
         )
-        self.scheduler = torch.optim.lr_scheduler.StepLR(
-            self.optimizer, step_size=config.lr_step_epochs * config.steps_per_epoch, gamma=config.lr_gamma
-        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, config.lr_factor)
         self.step = 0
         self.best_psnr = -math.inf
 
@@ -159,6 +157,16 @@ class Trainer:
 
     # -- steps --------------------------------------------------------------------------------
 
+    def _forward_precision(self) -> torch.autocast:
+        """The training forward's autocast: off for "fp32", bfloat16 for "bf16".
+
+        bfloat16 keeps float32's exponent range, so unlike float16 it needs no loss scaling, and
+        it runs the convolutions on tensor cores with half the activation traffic. Convolution
+        outputs (the warp offsets too) are rounded to 8 mantissa bits, so validation, which picks
+        ``best.pth``, always runs in float32: it measures what inference will do.
+        """
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+
     def train_step(self, batch: Batch | None = None) -> float:
         """One optimiser step on ``batch``, by default the batch of ``self.step``; returns its loss."""
         if batch is None:
@@ -170,8 +178,9 @@ class Trainer:
             with torch.no_grad():
                 teacher, has_teacher = self.teacher(inputs), torch.ones_like(has_teacher)
         self.model.train()
-        output = self.model(*inputs.unbind(dim=1))
-        loss = distillation_loss(output, target, teacher, has_teacher, alpha=self.config.alpha)
+        with self._forward_precision():
+            output = self.model(*inputs.unbind(dim=1))
+        loss = distillation_loss(output.float(), target, teacher, has_teacher, alpha=self.config.alpha)
         if not torch.isfinite(loss):
             raise RuntimeError(f"training diverged at step {self.step + 1}: loss is {loss.item()}")
         self.optimizer.zero_grad(set_to_none=True)

@@ -15,7 +15,7 @@ from stmfnet_trt.model.checkpoint import load_model
 from stmfnet_trt.model.network import STMFNetMini
 from stmfnet_trt.train.cli import add_train_parser
 from stmfnet_trt.train.config import TrainConfig
-from stmfnet_trt.train.data import Batch, DataOptions, TrainingData, validation_windows
+from stmfnet_trt.train.data import DataOptions, RepeatedBatch, TrainingData, validation_windows
 from stmfnet_trt.train.job import resolve_config
 from stmfnet_trt.train.losses import laplacian_loss
 from stmfnet_trt.train.trainer import LAST_CHECKPOINT, LOG_FILE, Trainer
@@ -34,22 +34,12 @@ def _fast_cpu_settings():
     torch.set_num_threads(threads)
 
 
-class FixedBatch:
-    """Data that serves the same batch at every step."""
-
-    def __init__(self, batch: Batch) -> None:
-        self.fixed = batch
-
-    def batch(self, step: int, size: int) -> Batch:
-        return self.fixed
-
-
 def test_one_step_of_the_real_model_lowers_the_loss_on_a_fixed_batch(tmp_path):
     torch.manual_seed(0)
     photos = [smooth_photo(200, 240)]
     batch = TrainingData([], photos, DataOptions(crop=128), seed=0).batch(0, 1)
     trainer = Trainer(
-        STMFNetMini(), FixedBatch(batch), TrainConfig(crop=128, batch_size=1), tmp_path, progress=False
+        STMFNetMini(), RepeatedBatch(batch), TrainConfig(crop=128, batch_size=1), tmp_path, progress=False
     )
     before = trainer.train_step()
     with torch.no_grad():
@@ -58,12 +48,45 @@ def test_one_step_of_the_real_model_lowers_the_loss_on_a_fixed_batch(tmp_path):
     assert trainer.step == 1
 
 
-def tiny_trainer(tiny_model_class, run_dir: Path, steps: int, resume: bool, workers: int = 0) -> Trainer:
+def test_a_bf16_step_computes_nearly_the_float32_loss_and_still_lowers_it(tmp_path):
+    torch.manual_seed(0)
+    batch = TrainingData([], [smooth_photo(200, 240)], DataOptions(crop=128), seed=0).batch(0, 1)
+    initial = STMFNetMini().state_dict()
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        model = STMFNetMini()
+        model.load_state_dict(initial)
+        config = TrainConfig(crop=128, batch_size=1, precision=precision)
+        trainer = Trainer(model, RepeatedBatch(batch), config, tmp_path / precision, progress=False)
+        losses[precision] = trainer.train_step()
+    with torch.no_grad():
+        after = laplacian_loss(trainer.model(*batch.inputs.unbind(dim=1)), batch.target).item()
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.02)
+    assert losses["bf16"] != losses["fp32"]  # the autocast did run in bfloat16
+    assert after < losses["bf16"]
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(UserError, match="precision must be one of fp32, bf16"):
+        TrainConfig(precision="fp16")
+
+
+def test_the_rate_ramps_up_over_the_warmup_then_follows_the_step_decay():
+    config = TrainConfig(steps_per_epoch=2, lr_step_epochs=1, warmup_steps=4)
+    assert [config.lr_factor(step) for step in range(6)] == [0.25, 0.5, 0.375, 0.5, 0.25, 0.25]
+    assert [TrainConfig(steps_per_epoch=2, lr_step_epochs=1).lr_factor(s) for s in (0, 1, 2)] == [1, 1, 0.5]
+
+
+def tiny_trainer(
+    tiny_model_class, run_dir: Path, steps: int, resume: bool, workers: int = 0, warmup_steps: int = 0
+) -> Trainer:
     config = TrainConfig(
         crop=80,
         steps=steps,
         steps_per_epoch=2,
         lr_step_epochs=1,
+        warmup_steps=warmup_steps,
         val_windows=2,
         checkpoint_every=100,
         workers=workers,
@@ -87,14 +110,23 @@ def logged_losses(run_dir: Path) -> list[float]:
     return [entry["loss"] for entry in entries if "loss" in entry]
 
 
+def logged_rates(run_dir: Path) -> list[float]:
+    entries = [json.loads(line) for line in (run_dir / LOG_FILE).read_text().splitlines()]
+    return [entry["lr"] for entry in entries if "lr" in entry]
+
+
 def test_resume_repeats_the_uninterrupted_run(tiny_model_class, tmp_path):
+    """Interrupted in the middle of the warmup, so the resumed rate schedule is checked too."""
     interrupted, straight = tmp_path / "interrupted", tmp_path / "straight"
-    first = tiny_trainer(tiny_model_class, interrupted, steps=3, resume=False).train()
-    resumed_trainer = tiny_trainer(tiny_model_class, interrupted, steps=6, resume=True)
+    first = tiny_trainer(tiny_model_class, interrupted, steps=3, resume=False, warmup_steps=4).train()
+    resumed_trainer = tiny_trainer(tiny_model_class, interrupted, steps=6, resume=True, warmup_steps=4)
     assert resumed_trainer.step == 3
     second = resumed_trainer.train()
-    reference_trainer = tiny_trainer(tiny_model_class, straight, steps=6, resume=False)
+    reference_trainer = tiny_trainer(tiny_model_class, straight, steps=6, resume=False, warmup_steps=4)
     reference = reference_trainer.train()
+    expected_rates = [1e-3 * f for f in (0.25, 0.5, 0.375, 0.5, 0.25, 0.25)]
+    assert logged_rates(interrupted) == pytest.approx(expected_rates)
+    assert logged_rates(straight) == pytest.approx(expected_rates)
 
     assert (first.start_step, second.start_step, second.end_step) == (0, 3, 6)
     torch.testing.assert_close(torch.tensor(first.losses + second.losses), torch.tensor(reference.losses))
@@ -102,7 +134,7 @@ def test_resume_repeats_the_uninterrupted_run(tiny_model_class, tmp_path):
     assert len(set(reference.losses)) == 6  # the batches really differ from step to step
     for key, value in reference_trainer.model.state_dict().items():
         torch.testing.assert_close(resumed_trainer.model.state_dict()[key], value, msg=key)
-    # StepLR halves the rate every 2 steps: 1e-3 -> 1.25e-4 after 6 steps, in both runs.
+    # The rate halves every 2 steps: 1e-3 -> 1.25e-4 after 6 steps, in both runs.
     assert resumed_trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1.25e-4)
     assert second.validations[-1] == pytest.approx(reference.validations[-1])
 

@@ -1,0 +1,97 @@
+"""Time one training step of ST-MFNet Mini per forward precision (fp32, bf16 autocast).
+
+A lent GPU is minutes long, so a training leg first measures which precision gives more steps
+in its minutes: the same fixed random batch, the same starting weights, a few warm-up steps
+(cuDNN picks its algorithms then), then the median of ``--steps`` timed steps per precision,
+each ending in a device synchronisation. Prints a table and writes JSON whose ``pick`` is the
+precision to train with: bf16 only when it is at least ``--min-speedup`` times faster (its
+rounding is a cost, so a small gain is not worth it). ``scripts/gpu_session.sh`` reads it.
+
+    .venv/bin/python bench/train_step.py --device cuda --out out/bench/train_step.json
+
+Ratios only mean something within one run on one device; the JSON names the device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from stmfnet_trt.model.network import STMFNetMini
+from stmfnet_trt.train import PRECISIONS
+from stmfnet_trt.train.config import TrainConfig
+from stmfnet_trt.train.data import Batch, RepeatedBatch
+from stmfnet_trt.train.trainer import Trainer
+
+
+def random_batch(batch_size: int, crop: int, seed: int = 0) -> Batch:
+    generator = torch.Generator().manual_seed(seed)
+    frames = torch.rand(batch_size, 5, 3, crop, crop, generator=generator)
+    inputs = frames[:, [0, 1, 3, 4]].contiguous()
+    return Batch(inputs, frames[:, 2].contiguous(), teacher=None, has_teacher=torch.zeros(batch_size))
+
+
+def time_steps(precision: str, device: torch.device, batch: Batch, warmup: int, steps: int) -> list[float]:
+    """Seconds of each timed step, from the same initial weights for every precision."""
+    torch.manual_seed(0)
+    config = TrainConfig(crop=batch.target.shape[-1], batch_size=batch.target.shape[0], precision=precision)
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(
+            STMFNetMini(), RepeatedBatch(batch), config, Path(run_dir), progress=False, device=str(device)
+        )
+        seconds = []
+        for index in range(warmup + steps):
+            began = time.perf_counter()
+            trainer.train_step()  # ends in loss.item(): the step's kernels have finished
+            if index >= warmup:
+                seconds.append(time.perf_counter() - began)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--min-speedup", type=float, default=1.3)
+    parser.add_argument("--out", type=Path, help="JSON file to write")
+    args = parser.parse_args(argv)
+
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    batch = random_batch(args.batch_size, args.crop)
+    median = {p: statistics.median(time_steps(p, device, batch, args.warmup, args.steps)) for p in PRECISIONS}
+    speedup = median["fp32"] / median["bf16"]
+    pick = "bf16" if speedup >= args.min_speedup else "fp32"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    record = {
+        "device": name,
+        "torch": torch.__version__,
+        "batch_size": args.batch_size,
+        "crop": args.crop,
+        "median_step_s": median,
+        "bf16_speedup": speedup,
+        "pick": pick,
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{name}, batch {args.batch_size} x {args.crop}x{args.crop}, median of {args.steps} steps")
+    for precision in PRECISIONS:
+        print(f"  {precision:5s} {median[precision]:.3f} s/step  x{median['fp32'] / median[precision]:.2f}")
+    print(f"train with: {pick} (bf16 only at >= {args.min_speedup:g}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
