@@ -8,6 +8,7 @@ precision to train with: bf16 only when it is at least ``--min-speedup`` times f
 rounding is a cost, so a small gain is not worth it). ``scripts/gpu_session.sh`` reads it.
 
     .venv/bin/python bench/train_step.py --device cuda --out out/bench/train_step.json
+    .venv/bin/python bench/train_step.py --render bench/results/train_step_h200.json  # no GPU needed
 
 Ratios only mean something within one run on one device; the JSON names the device.
 """
@@ -29,6 +30,11 @@ from stmfnet_trt.train import PRECISIONS
 from stmfnet_trt.train.config import TrainConfig
 from stmfnet_trt.train.data import Batch, RepeatedBatch
 from stmfnet_trt.train.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from results import write_section  # noqa: E402
 
 
 def random_batch(batch_size: int, crop: int, seed: int = 0) -> Batch:
@@ -55,6 +61,25 @@ def time_steps(precision: str, device: torch.device, batch: Batch, warmup: int, 
     return seconds
 
 
+def markdown(record: dict) -> str:
+    """The ``train_step`` section of bench/RESULTS.md from a saved record."""
+    median = record["median_step_s"]
+    rows = [
+        f"| {p} | {median[p]:.3f} | {median['fp32'] / median[p]:.2f}x |" for p in PRECISIONS if p in median
+    ]
+    return "\n".join(
+        [
+            f"{record['device']}, torch {record['torch']}: one training step of batch {record['batch_size']}"
+            f" x {record['crop']}x{record['crop']} crops, median of the timed steps (`bench/train_step.py`)."
+            f" Trained with: **{record['pick']}**.",
+            "",
+            "| precision | s per step | vs fp32 |",
+            "|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
@@ -64,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--min-speedup", type=float, default=1.3)
     parser.add_argument("--out", type=Path, help="JSON file to write")
+    parser.add_argument("--render", type=Path, help="write this saved JSON into bench/RESULTS.md and exit")
     args = parser.parse_args(argv)
+    if args.render:
+        record = json.loads(args.render.read_text())
+        write_section(REPO / "bench" / "RESULTS.md", "train_step", markdown(record))
+        print(f"rendered {args.render} into bench/RESULTS.md")
+        return 0
 
     device = torch.device(args.device)
     if device.type == "cuda":

@@ -184,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         print(
             f"WARNING: the network diverged in {summary.stats.diverged_windows} of {summary.stats.windows} "
             "windows (output far outside [0, 1], clamped): those frames are wrong. These weights do not "
-            "cover this content (the demo weights fail on large blown-out highlights: see "
+            "cover this content (the demo weights fail on night-dark footage: see "
             "stmfnet_trt/weights/MODEL_CARD.md); use the published checkpoint or train on such footage.",
             file=sys.stderr,
         )

@@ -199,7 +199,7 @@ def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monke
 
     class Diverging(BlendBackend):
         def _interpolate(self, windows):
-            return super()._interpolate(windows) * 300.0  # what the demo weights do on blown-out skies
+            return super()._interpolate(windows) * 300.0  # what the demo weights do on night-dark footage
 
     monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: Diverging())
     output = tmp_path / "out.mp4"

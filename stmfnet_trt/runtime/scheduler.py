@@ -31,7 +31,7 @@ from .scene import SceneCutDetector
 SUPPORTED_FACTORS = (2, 4, 8)
 # A window whose raw output leaves [-0.5, 1.5] did not interpolate: a network that works overshoots
 # [0, 1] by a few hundredths at edges; one that diverged (weights that never saw such content, e.g.
-# the demo weights on large blown-out highlights) lands at tens or hundreds. Clamping hides it.
+# the demo weights on night-dark footage) lands at tens or hundreds. Clamping hides it.
 VALID_OUTPUT_MARGIN = 0.5
 
 

@@ -13,7 +13,7 @@ from synthetic_media import panning_frames, smooth_photo
 from stmfnet_trt.errors import UserError
 from stmfnet_trt.io.images import encode_png
 from stmfnet_trt.train.config import TrainConfig
-from stmfnet_trt.train.data import DataOptions, TrainingData, validation_windows
+from stmfnet_trt.train.data import GAIN_RANGE, DataOptions, TrainingData, validation_windows
 from stmfnet_trt.train.sources import discover_sources, load_clip
 from stmfnet_trt.train.synthetic import Motion, MotionRange, random_motion, render_window
 
@@ -137,7 +137,8 @@ def test_photometric_gain_is_one_clipped_gain_per_window_and_off_by_default():
         gain = float((after[usable] / before[usable]).median())
         torch.testing.assert_close(after, (before * gain).clamp(0.0, 1.0), atol=1e-5, rtol=0)
         gains.append(gain)
-    assert min(gains) >= 0.6 - 1e-4 and max(gains) <= 1.8 + 1e-4 and max(gains) - min(gains) > 0.2
+    assert min(gains) >= GAIN_RANGE[0] - 1e-4 and max(gains) <= GAIN_RANGE[1] + 1e-4
+    assert max(gains) - min(gains) > 0.2
     assert any(g > 1.05 for g in gains) and any(g < 0.95 for g in gains)
     with pytest.raises(UserError, match="photometric must lie in"):
         TrainConfig(photometric=1.5)
