@@ -183,9 +183,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     if summary.stats.diverged_windows:
         print(
             f"WARNING: the network diverged in {summary.stats.diverged_windows} of {summary.stats.windows} "
-            "windows (output far outside [0, 1], clamped): those frames are wrong. These weights do not "
-            "cover this content (the demo weights fail on night-dark footage: see "
-            "stmfnet_trt/weights/MODEL_CARD.md); use the published checkpoint or train on such footage.",
+            "windows (output far outside [0, 1]): those frames are blends of their two neighbours instead "
+            "of interpolations. These weights do not cover this content (the demo weights fail on "
+            "night-dark footage: see stmfnet_trt/weights/MODEL_CARD.md); use the published checkpoint or "
+            "train on such footage.",
             file=sys.stderr,
         )
 

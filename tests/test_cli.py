@@ -193,6 +193,11 @@ def test_check_passes_for_a_faithful_export_and_fails_past_tolerance(exported, d
     run_fails(f"check {exported['plugin']} --random-init --sizes 128x128", capsys, "failed parity")
 
 
+def read_video_frames(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+
+
 def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monkeypatch):
     from stmfnet_trt import cli as cli_module
     from stmfnet_trt.runtime.blend_backend import BlendBackend
@@ -202,10 +207,12 @@ def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monke
             return super()._interpolate(windows) * 300.0  # what the demo weights do on night-dark footage
 
     monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: Diverging())
-    output = tmp_path / "out.mp4"
-    assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {output} --backend blend -q") == 0
+    diverged, plain = tmp_path / "diverged.mp4", tmp_path / "plain.mp4"
+    assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {diverged} --backend blend -q") == 0
     err = capsys.readouterr().err
-    assert "WARNING: the network diverged in 11 of 11 windows" in err and output.exists()
+    assert "WARNING: the network diverged in 11 of 11 windows" in err and "blends of their two" in err
     monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: BlendBackend())
-    assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {output} --backend blend --overwrite -q") == 0
+    assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {plain} --backend blend -q") == 0
     assert "diverged" not in capsys.readouterr().err
+    # every diverged frame was replaced by the blend: the video equals the plain blend run's
+    assert np.array_equal(read_video_frames(diverged), read_video_frames(plain))

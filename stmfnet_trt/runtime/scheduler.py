@@ -12,7 +12,8 @@ x4 and x8 chain two or three levels: level 2 runs the same x2 pass over level 1'
 windows hold originals and level-1 midpoints, equally spaced in time (e.g. the frame at
 i + 1/4 comes from the frames at i - 1/2, i, i + 1/2, i + 1).
 
-Frames are float32 (3, H, W) arrays in [0, 1]; interpolated frames are clamped to [0, 1].
+Frames are float32 (3, H, W) arrays in [0, 1]; interpolated frames are clamped to [0, 1]. A
+window whose raw output diverged (``settled``) gets the blend of its two inner frames instead.
 Windows are batched ``batch_size`` at a time for the backend; output order is preserved and the
 stream is never held in memory beyond one batch.
 """
@@ -42,7 +43,7 @@ class SchedulerStats:
     windows: int = 0
     scene_cuts: int = 0
     identical_pairs: int = 0
-    diverged_windows: int = 0  # raw output beyond VALID_OUTPUT_MARGIN outside [0, 1]
+    diverged_windows: int = 0  # raw output beyond VALID_OUTPUT_MARGIN: replaced by a blend
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,18 @@ def needs_window(pair: _Pair, stats: SchedulerStats) -> bool:
     return True
 
 
-def count_diverged(outputs: np.ndarray) -> int:
-    """How many of a batch's (N, 3, H, W) raw outputs left [0, 1] by more than the margin."""
-    low, high = outputs.min(axis=(1, 2, 3)), outputs.max(axis=(1, 2, 3))
-    return int(np.count_nonzero((low < -VALID_OUTPUT_MARGIN) | (high > 1.0 + VALID_OUTPUT_MARGIN)))
+def settled(raw: np.ndarray, first: np.ndarray, second: np.ndarray, stats: SchedulerStats) -> np.ndarray:
+    """The frame a window contributes: its (3, H, W) raw output clamped to [0, 1], or, where the
+    network diverged (output beyond the margin), the blend of the pair ``first``/``second``.
+
+    A diverged output clamped is garbage (saturated noise) in the user's video; the blend is a
+    soft but faithful frame. Every backend path goes through here, so they stay bit-identical,
+    and the count lets ``run`` say how many frames were replaced.
+    """
+    if raw.min() < -VALID_OUTPUT_MARGIN or raw.max() > 1.0 + VALID_OUTPUT_MARGIN:
+        stats.diverged_windows += 1
+        return (first + second) * np.float32(0.5)
+    return np.clip(raw, 0.0, 1.0)
 
 
 def double_frame_rate(
@@ -138,13 +147,13 @@ def double_frame_rate(
     windows: list[tuple[np.ndarray, ...]] = []
 
     def flush() -> Iterator[np.ndarray]:
-        results = None
-        if windows:
-            raw = backend.interpolate(np.stack([np.stack(w) for w in windows]))
-            stats.diverged_windows += count_diverged(raw)
-            results = np.clip(raw, 0.0, 1.0)
+        raw = backend.interpolate(np.stack([np.stack(w) for w in windows])) if windows else None
         for item in pending:
-            yield results[item] if isinstance(item, int) else item
+            if isinstance(item, int):
+                _, first, second, _ = windows[item]
+                yield settled(raw[item], first, second, stats)
+            else:
+                yield item
         pending.clear()
         windows.clear()
 

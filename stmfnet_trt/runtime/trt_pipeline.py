@@ -37,7 +37,7 @@ from ..model.padding import padded_size
 from .cuda_binding import CudaBinding, HostBuffer
 from .frame_ring import Fill, FrameRing, WindowBatcher
 from .scene import SceneCutDetector
-from .scheduler import SchedulerStats, checked_frames, count_diverged, needs_window, pairs
+from .scheduler import SchedulerStats, checked_frames, needs_window, pairs, settled
 
 FLOAT_BYTES = 4
 STAGING_BUFFERS = 4
@@ -65,11 +65,24 @@ class _OutputSet:
 
 @dataclass(frozen=True)
 class _Result:
-    """Frame ``index`` of the batch in output set ``output``; ``last`` releases the set."""
+    """Frame ``index`` of the batch in output set ``output``; ``last`` releases the set.
+
+    ``first`` and ``second`` are the window's inner frames: the fallback of a diverged output."""
 
     output: int
     index: int
     last: bool
+    first: np.ndarray
+    second: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A window's place in the open batch, with its inner frames (see ``_Result``)."""
+
+    index: int
+    first: np.ndarray
+    second: np.ndarray
 
 
 class _Stopped(Exception):
@@ -166,7 +179,7 @@ class DeviceFramePipeline:
     def _drain(self, results: queue.Queue, free: queue.Queue, stats: SchedulerStats) -> Iterator[np.ndarray]:
         """Encoder side: frames in order; each batch's frames once its download completed.
 
-        Counts diverged windows on the raw output as the scheduler does for other backends."""
+        Settles each raw output (clamp, or the blend where it diverged) as the scheduler does."""
         waited: set[int] = set()
         height, width = self.height, self.width
         while (item := results.get()) is not _END:
@@ -179,9 +192,7 @@ class DeviceFramePipeline:
             if item.output not in waited:
                 self.binding.event_synchronize(output.downloaded)
                 waited.add(item.output)
-            raw = output.host.array[item.index, :, :height, :width]
-            stats.diverged_windows += count_diverged(raw[None])
-            yield np.clip(raw, 0.0, 1.0)
+            yield settled(output.host.array[item.index, :, :height, :width], item.first, item.second, stats)
             if item.last:
                 waited.discard(item.output)
                 free.put(item.output)
@@ -239,7 +250,7 @@ class _Feeder:
         self.p, self.results, self.free, self.stop = pipeline, results, free, stop
         self.ring = FrameRing(pipeline.capacity, pipeline.max_batch)
         self.batcher = WindowBatcher(pipeline.max_batch)
-        self.pending: list[np.ndarray | int] = []
+        self.pending: list[np.ndarray | _Slot] = []
         self.staging_turn = 0
         self.launch_sets: list[int] = []  # launch id -> output set it wrote
 
@@ -260,7 +271,7 @@ class _Feeder:
             start, fills = self.ring.place(item.ids)
             for fill in fills:
                 self.fill(fill, item.window)
-            self.pending.append(self.batcher.add(start))
+            self.pending.append(_Slot(self.batcher.add(start), item.first, item.second))
             if self.batcher.full:
                 self.flush()
         self.flush()
@@ -292,8 +303,8 @@ class _Feeder:
         batch = self.batcher.take()
         output = self.launch(*batch) if batch is not None else -1
         for item in self.pending:
-            if not isinstance(item, np.ndarray):
-                item = _Result(output, item, last=item == batch[1] - 1)
+            if isinstance(item, _Slot):
+                item = _Result(output, item.index, item.index == batch[1] - 1, item.first, item.second)
             _put(self.results, item, self.stop)
         self.pending.clear()
 

@@ -97,13 +97,13 @@ def test_batching_preserves_order_and_values():
 def test_interpolated_frames_are_clamped():
     class Overshoot(Backend):
         def _interpolate(self, windows):
-            return windows[:, 1] * 3 - 1
+            return windows[:, 1] * 1.5 - 0.2  # 1.15: over 1, but within the divergence margin
 
     out = list(interpolate_stream(flat_frames([0.9, 0.1]), Overshoot(), 2, NO_CUTS))
     assert float(out[1].max()) == 1.0 and float(out[1].min()) == 1.0
 
 
-def test_diverged_windows_are_counted_but_overshoot_is_not():
+def test_diverged_windows_are_counted_and_replaced_by_the_blend_but_overshoot_is_not():
     class Scaled(Backend):
         """Raw output = gain x (frame 1) - offset: a small overshoot, or a diverged network."""
 
@@ -117,8 +117,13 @@ def test_diverged_windows_are_counted_but_overshoot_is_not():
     frames = flat_frames([0.9, 0.1, 0.5])
     for gain, offset, diverged in ((1.05, 0.0, 0), (1.0, -0.45, 0), (200.0, 0.0, 2), (1.0, 1.6, 2)):
         stats = SchedulerStats()
-        list(interpolate_stream(frames, Scaled(gain, offset), 2, NO_CUTS, stats=stats))
+        out = list(interpolate_stream(frames, Scaled(gain, offset), 2, NO_CUTS, stats=stats))
         assert (stats.windows, stats.diverged_windows) == (2, diverged), (gain, offset)
+        midpoints = [float(out[i].mean()) for i in (1, 3)]
+        if diverged:  # the blends of 0.9/0.1 and 0.1/0.5, not saturated garbage
+            assert midpoints == pytest.approx([0.5, 0.3]), (gain, offset)
+        else:  # gain x the first frame, clamped
+            assert midpoints == pytest.approx([min(0.9 * gain - offset, 1.0), 0.1 * gain - offset])
 
 
 def test_frames_of_different_sizes_are_refused():

@@ -90,8 +90,9 @@ def test_x2_with_cuts_and_a_repeat_matches_the_scheduler(priority, batch, capaci
     assert max(backend.launcher.batches) == batch
 
 
-def test_diverged_windows_are_counted_like_the_scheduler_counts_them():
-    """Raw outputs far outside [0, 1] (diverged weights) are counted on the pipeline's read-back too."""
+def test_diverged_windows_are_counted_and_blended_like_the_scheduler_does():
+    """Raw outputs far outside [0, 1] (diverged weights) are counted on the pipeline's read-back too,
+    and replaced by the same blends (assert_same_frames compares bit for bit)."""
     frames = clip(12, cuts=(6,))  # levels 0-0.4, then 0.6-1.0 from frame 6 on
     _, stats = assert_same_frames(frames, 2, 2, "compute-first", gain=2.0)
     # gain 2: the bright shot's windows reach ~2 (> 1.5); the dark shot's stay under 0.8
