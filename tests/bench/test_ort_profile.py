@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from bench_scripts import bench_script
 
 
 @pytest.fixture(scope="module")
 def ort_profile():
-    sys.path.insert(0, str(BENCH))  # the script imports its sibling ``results`` module
-    spec = importlib.util.spec_from_file_location("ort_profile", BENCH / "ort_profile.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ort_profile"] = module  # dataclasses resolve their module while it executes
-    try:
-        spec.loader.exec_module(module)
+    with bench_script("ort_profile") as module:
         yield module
-    finally:
-        sys.path.remove(str(BENCH))
-        del sys.modules["ort_profile"]
 
 
 GRID_CONV = "/scale_synthesis/lateral_0_0/f/f.1/Conv"

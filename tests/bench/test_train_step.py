@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from bench_scripts import bench_script
 
 
 @pytest.fixture(scope="module")
 def train_step():
-    sys.path.insert(0, str(BENCH))  # the script imports its sibling ``results`` module
-    spec = importlib.util.spec_from_file_location("train_step", BENCH / "train_step.py")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
+    with bench_script("train_step") as module:
+        yield module
 
 
 def test_the_section_shows_each_precision_against_fp32_and_the_pick(train_step):
