@@ -25,10 +25,11 @@ from pathlib import Path
 
 import torch
 
+from stmfnet_trt.evaluate.windows import WINDOW
 from stmfnet_trt.model.network import STMFNetMini
 from stmfnet_trt.train import PRECISIONS
 from stmfnet_trt.train.config import TrainConfig
-from stmfnet_trt.train.data import Batch, RepeatedBatch
+from stmfnet_trt.train.data import Batch, RepeatedBatch, split_window
 from stmfnet_trt.train.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,10 +39,10 @@ from results import write_section  # noqa: E402
 
 
 def random_batch(batch_size: int, crop: int, seed: int = 0) -> Batch:
+    """Uniform-noise training windows split as the trainer splits real ones."""
     generator = torch.Generator().manual_seed(seed)
-    frames = torch.rand(batch_size, 5, 3, crop, crop, generator=generator)
-    inputs = frames[:, [0, 1, 3, 4]].contiguous()
-    return Batch(inputs, frames[:, 2].contiguous(), teacher=None, has_teacher=torch.zeros(batch_size))
+    inputs, target = split_window(torch.rand(batch_size, WINDOW, 3, crop, crop, generator=generator))
+    return Batch(inputs, target, teacher=None, has_teacher=torch.zeros(batch_size))
 
 
 def time_steps(precision: str, device: torch.device, batch: Batch, warmup: int, steps: int) -> list[float]:
@@ -98,8 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
     batch = random_batch(args.batch_size, args.crop)
     median = {p: statistics.median(time_steps(p, device, batch, args.warmup, args.steps)) for p in PRECISIONS}
     speedup = median["fp32"] / median["bf16"]
@@ -117,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{name}, batch {args.batch_size} x {args.crop}x{args.crop}, median of {args.steps} steps")
-    for precision in PRECISIONS:
-        print(f"  {precision:5s} {median[precision]:.3f} s/step  x{median['fp32'] / median[precision]:.2f}")
-    print(f"train with: {pick} (bf16 only at >= {args.min_speedup:g}x)")
+    print(markdown(record))
+    print(f"(bf16 only at >= {args.min_speedup:g}x)")
     return 0
 
 

@@ -64,25 +64,22 @@ class _OutputSet:
 
 
 @dataclass(frozen=True)
-class _Result:
-    """Frame ``index`` of the batch in output set ``output``; ``last`` releases the set.
+class _Slot:
+    """A window's place ``index`` in the open batch, with its inner frames: the fallback of a
+    diverged output (``scheduler.settled``)."""
 
-    ``first`` and ``second`` are the window's inner frames: the fallback of a diverged output."""
-
-    output: int
     index: int
-    last: bool
     first: np.ndarray
     second: np.ndarray
 
 
 @dataclass(frozen=True)
-class _Slot:
-    """A window's place in the open batch, with its inner frames (see ``_Result``)."""
+class _Result:
+    """Window ``slot`` of the batch in output set ``output``; ``last`` releases the set."""
 
-    index: int
-    first: np.ndarray
-    second: np.ndarray
+    output: int
+    slot: _Slot
+    last: bool
 
 
 class _Stopped(Exception):
@@ -192,7 +189,8 @@ class DeviceFramePipeline:
             if item.output not in waited:
                 self.binding.event_synchronize(output.downloaded)
                 waited.add(item.output)
-            yield settled(output.host.array[item.index, :, :height, :width], item.first, item.second, stats)
+            slot = item.slot
+            yield settled(output.host.array[slot.index, :, :height, :width], slot.first, slot.second, stats)
             if item.last:
                 waited.discard(item.output)
                 free.put(item.output)
@@ -304,7 +302,7 @@ class _Feeder:
         output = self.launch(*batch) if batch is not None else -1
         for item in self.pending:
             if isinstance(item, _Slot):
-                item = _Result(output, item.index, item.index == batch[1] - 1, item.first, item.second)
+                item = _Result(output, item, last=item.index == batch[1] - 1)
             _put(self.results, item, self.stop)
         self.pending.clear()
 

@@ -62,8 +62,9 @@ class TrainConfig:
         for name in ("batch_size", "epochs", "steps_per_epoch", "lr_step_epochs", "val_windows"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.workers < 0 or self.warmup_steps < 0:
-            raise UserError(f"workers and warmup_steps must be >= 0, got {self.workers}, {self.warmup_steps}")
+        for name in ("workers", "warmup_steps"):
+            if getattr(self, name) < 0:
+                raise UserError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.synthetic_fraction <= 1.0 or not 0.0 < self.holdout < 1.0:
             raise UserError("synthetic_fraction must lie in [0, 1] and holdout in (0, 1)")
         if self.precision not in PRECISIONS:

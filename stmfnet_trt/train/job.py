@@ -109,10 +109,6 @@ def run_training(
         torch.manual_seed(config.seed)
         model = STMFNetMini()
     data, validation = build_data(sources, config)
-    device = resolve_device(device)
-    if device.startswith("cuda"):
-        # Every training step has the crop's shapes: let cuDNN time its algorithms once.
-        torch.backends.cudnn.benchmark = True
     trainer = Trainer(
         model,
         data,
@@ -121,7 +117,7 @@ def run_training(
         validation=validation,
         teacher=teacher,
         progress=progress,
-        device=device,
+        device=resolve_device(device),
     )
     trainer.start(resume)
     if trainer.step >= config.total_steps:

@@ -83,6 +83,9 @@ class Trainer:
         device: str = "cpu",
     ) -> None:
         self.device = torch.device(device)
+        if self.device.type == "cuda":
+            # Every training step has the crop's shapes: let cuDNN time its algorithms once.
+            torch.backends.cudnn.benchmark = True
         self.model = model.to(self.device)
         self.data = data
         self.config = config
