@@ -16,11 +16,11 @@
 #include <onnxruntime_cxx_api.h>
 #undef ORT_API_MANUAL_INIT
 
-#include "warp_identity.h"
+#include "ort_op_support.h"
+#include "ort_upsample_conv.h"
 #include "warp_cpu.h"
+#include "warp_identity.h"
 
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,32 +51,11 @@ constexpr ONNXTensorElementDataType kElementType = ONNX_TENSOR_ELEMENT_DATA_TYPE
 template <>
 constexpr ONNXTensorElementDataType kElementType<Ort::Float16_t> = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
 
-Ort::Exception opError(std::string const& text, OrtErrorCode code = ORT_INVALID_ARGUMENT)
-{
-    return Ort::Exception(std::string(kWarpOpName) + " (" + kWarpOpDomain + "): " + text, code);
-}
+using ort::statusOf;
 
-// Turns any exception into an OrtStatus, so that none crosses into ONNX Runtime.
-template <typename Fn>
-OrtStatusPtr statusOf(Fn&& fn) noexcept
+Ort::Exception opError(std::string const& text)
 {
-    try
-    {
-        fn();
-        return nullptr;
-    }
-    catch (Ort::Exception const& e)
-    {
-        return Ort::Status(e).release();
-    }
-    catch (std::exception const& e)
-    {
-        return Ort::Status(e.what(), ORT_FAIL).release();
-    }
-    catch (...)
-    {
-        return Ort::Status("unknown exception", ORT_FAIL).release();
-    }
+    return ort::opError(kWarpOpName, text);
 }
 
 struct WarpAttrs
@@ -86,36 +65,13 @@ struct WarpAttrs
     int64_t softmax = kDefaultSoftmax;
 };
 
-// An optional int attribute: absent -> `fallback`; present with another type -> error. ORT reports
-// "absent" and "wrong type" alike, so a float read tells the two apart.
-template <typename ReadInt, typename ReadFloat>
-int64_t optionalInt(char const* name, int64_t fallback, ReadInt readInt, ReadFloat readFloat)
-{
-    try
-    {
-        return readInt(name);
-    }
-    catch (Ort::Exception const&)
-    {
-    }
-    try
-    {
-        readFloat(name);
-    }
-    catch (Ort::Exception const&)
-    {
-        return fallback;
-    }
-    throw opError(std::string("attribute '") + name + "' must be an int");
-}
-
 template <typename ReadInt, typename ReadFloat>
 WarpAttrs readAttrs(ReadInt readInt, ReadFloat readFloat)
 {
     WarpAttrs a;
-    a.kernelSize = optionalInt(kAttrKernelSize, a.kernelSize, readInt, readFloat);
-    a.dilation = optionalInt(kAttrDilation, a.dilation, readInt, readFloat);
-    a.softmax = optionalInt(kAttrSoftmax, a.softmax, readInt, readFloat);
+    a.kernelSize = ort::optionalInt(kWarpOpName, kAttrKernelSize, a.kernelSize, readInt, readFloat);
+    a.dilation = ort::optionalInt(kWarpOpName, kAttrDilation, a.dilation, readInt, readFloat);
+    a.softmax = ort::optionalInt(kWarpOpName, kAttrSoftmax, a.softmax, readInt, readFloat);
     std::string const err = warpAttributeError(a.kernelSize, a.dilation, a.softmax);
     if (!err.empty())
     {
@@ -286,16 +242,6 @@ struct AdaptiveWarpOp : Ort::CustomOpBase<AdaptiveWarpOp<T>, AdaptiveWarpKernel<
     }
 };
 
-// ONNX Runtime keeps raw pointers to the ops and domains for the lifetime of every session that
-// registered them: ops are function statics, domains live in this list until the process exits.
-void keepDomain(Ort::CustomOpDomain&& domain)
-{
-    static std::mutex mutex;
-    static std::vector<Ort::CustomOpDomain> domains;
-    std::lock_guard<std::mutex> lock(mutex);
-    domains.push_back(std::move(domain));
-}
-
 } // namespace
 } // namespace stmfnet_trt
 
@@ -317,14 +263,15 @@ extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL Regist
         return v1 ? v1->CreateStatus(ORT_FAIL, text.c_str()) : nullptr;
     }
     Ort::InitApi(api);
-    return stmfnet_trt::statusOf([&] {
+    return stmfnet_trt::ort::statusOf([&] {
         using stmfnet_trt::AdaptiveWarpOp;
         static AdaptiveWarpOp<float> const opFloat;
         static AdaptiveWarpOp<Ort::Float16_t> const opHalf;
         Ort::CustomOpDomain domain{stmfnet_trt::kWarpOpDomain};
         domain.Add(&opFloat);
         domain.Add(&opHalf);
+        domain.Add(&stmfnet_trt::upsampleConvOp());
         Ort::UnownedSessionOptions(options).Add(domain);
-        stmfnet_trt::keepDomain(std::move(domain));
+        stmfnet_trt::ort::keepDomain(std::move(domain));
     });
 }

@@ -122,9 +122,9 @@ def make_precision_onnx(
             META_OPSET: str(opset),
         },
     )
-    from ..export.warp_schema import register_warp_schema
+    from ..export.op_schemas import register_op_schemas
 
-    register_warp_schema()
+    register_op_schemas()
     onnx.checker.check_model(full)
     with atomic_output_path(out, overwrite=overwrite) as temp:
         onnx.save_model(full, str(temp))

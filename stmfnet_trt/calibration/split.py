@@ -43,9 +43,9 @@ def boundary_types(
     warp is standard ops); tensors after the custom op (the warp's outputs, the model's
     output) from one run of the full model (``observed``).
     """
-    from ..export.warp_schema import register_warp_schema
+    from ..export.op_schemas import register_op_schemas
 
-    register_warp_schema()
+    register_op_schemas()
     static = onnx.ModelProto()
     static.CopyFrom(model)
     for value in static.graph.input:

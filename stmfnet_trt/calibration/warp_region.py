@@ -73,9 +73,9 @@ def _walk(start, region: dict[str, onnx.NodeProto], step) -> list[onnx.NodeProto
 
 def _float_tensors(model: onnx.ModelProto) -> set[str]:
     """Names of tensors that shape inference types as floating point."""
-    from ..export.warp_schema import register_warp_schema
+    from ..export.op_schemas import register_op_schemas
 
-    register_warp_schema()
+    register_op_schemas()
     inferred = onnx.shape_inference.infer_shapes(model)
     values = [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
     return {v.name for v in values if v.type.tensor_type.elem_type in _FLOAT_TYPES}

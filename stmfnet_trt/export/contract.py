@@ -2,7 +2,7 @@
 
 Torch-free, so that runtimes (ONNX Runtime, TensorRT) and checks import it without torch.
 
-Contract of every exported graph (both variants):
+Contract of every exported graph (all variants):
 
 * inputs ``frame0`` .. ``frame3``: float32 (N, 3, H, W), RGB in [0, 1], the frames at t-3, t-1,
   t+1, t+3; **H and W multiples of 128** (dynamic N, H, W);
@@ -22,7 +22,9 @@ from ..model.padding import SIZE_MULTIPLE, check_frame_size, padded_size
 
 INPUT_NAMES = ("frame0", "frame1", "frame2", "frame3")
 OUTPUT_NAME = "middle"
-VARIANTS = ("plugin", "portable")
+VARIANTS = ("plugin", "portable", "cpu")
+# Variants whose warp is our AdaptiveWarp node (TensorRT plugin / ORT op) rather than standard ops.
+CUSTOM_WARP_VARIANTS = ("plugin", "cpu")
 # TorchScript exporter at opset 17: the dynamo exporter needs ~4.5 min for the portable graph
 # (600 unrolled gathers) against ~40 s here, and opset 17 is what TensorRT 8.6-10.x parse
 # best. Below 20 also sidesteps TensorRT's GridSample-as-nearest parser bug (we use none).

@@ -18,9 +18,11 @@ import onnx
 from .. import __version__
 from ..errors import UserError
 from ..io.atomic import atomic_output_path
+from ..upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
 from ..warp_op import OP_DOMAIN, OP_NAME
 from .contract import (
     CONTRACT_TEXT,
+    CUSTOM_WARP_VARIANTS,
     INPUT_NAMES,
     META_CHECKPOINT_SHA256,
     META_CONTRACT,
@@ -36,6 +38,13 @@ from .parity import PARITY_TOLERANCE, ParityReport, check_parity
 # Example frames for tracing; any size obeying the contract gives the same graph.
 TRACE_SHAPE = (1, 3, 256, 384)
 RANDOM_INIT_SEED = 0
+# Custom nodes each variant's graph must hold: six warps (two frames x three scales); in the cpu
+# variant also the twelve upsampling heads' tails (three roles x two frames x two scales).
+EXPECTED_CUSTOM_NODES = {
+    "plugin": {OP_NAME: 6, UPSAMPLE_CONV_OP: 0},
+    "cpu": {OP_NAME: 6, UPSAMPLE_CONV_OP: 12},
+    "portable": {OP_NAME: 0, UPSAMPLE_CONV_OP: 0},
+}
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,8 @@ def _trace(interpolator, variant: str) -> onnx.ModelProto:
 
     import torch
 
-    if variant == "plugin":
-        from . import warp_custom_op  # noqa: F401 - registers the op's ONNX translation
+    if variant in CUSTOM_WARP_VARIANTS:
+        from . import upsample_conv, warp_custom_op  # noqa: F401 - register the ops' ONNX translations
 
     generator = torch.Generator().manual_seed(0)
     example = tuple(torch.rand(TRACE_SHAPE, generator=generator) for _ in INPUT_NAMES)
@@ -86,7 +95,7 @@ def _trace(interpolator, variant: str) -> onnx.ModelProto:
             output_names=[OUTPUT_NAME],
             dynamic_axes=dynamic,
             opset_version=OPSET,
-            custom_opsets={OP_DOMAIN: 1} if variant == "plugin" else None,
+            custom_opsets={OP_DOMAIN: 1} if variant in CUSTOM_WARP_VARIANTS else None,
             do_constant_folding=True,
             dynamo=False,
         )
@@ -116,25 +125,27 @@ def _stamp(model: onnx.ModelProto, variant: str, checkpoint_sha256: str) -> None
     model.producer_name, model.producer_version = "stmfnet-trt", __version__
 
 
-def _custom_nodes(model: onnx.ModelProto) -> int:
-    return sum(n.op_type == OP_NAME and n.domain == OP_DOMAIN for n in model.graph.node)
+def _custom_nodes(model: onnx.ModelProto, op_name: str = OP_NAME) -> int:
+    return sum(n.op_type == op_name and n.domain == OP_DOMAIN for n in model.graph.node)
 
 
 def _check_and_simplify(model: onnx.ModelProto, variant: str, simplify: bool) -> onnx.ModelProto:
-    from .warp_schema import register_warp_schema
+    from .op_schemas import register_op_schemas
 
-    register_warp_schema()
+    register_op_schemas()
     onnx.checker.check_model(model)
     model = onnx.shape_inference.infer_shapes(model)
-    warps = _custom_nodes(model)
-    if variant == "plugin" and warps != 6:
-        raise RuntimeError(f"plugin export produced {warps} {OP_NAME} nodes, expected 6")
+    expected = EXPECTED_CUSTOM_NODES.get(variant, {})
+    found = {op: _custom_nodes(model, op) for op in (OP_NAME, UPSAMPLE_CONV_OP)}
+    for op, count in expected.items():
+        if found[op] != count:
+            raise RuntimeError(f"{variant} export produced {found[op]} {op} nodes, expected {count}")
     if simplify:
         import onnxslim
 
         model = onnxslim.slim(model)
-        if _custom_nodes(model) != warps:
-            raise RuntimeError("onnxslim dropped custom warp nodes; export with simplify disabled")
+        if {op: _custom_nodes(model, op) for op in found} != found:
+            raise RuntimeError("onnxslim dropped custom nodes; export with simplify disabled")
         onnx.checker.check_model(model)
     return model
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..model.network import STMFNetMini
 from ..model.warp import adaptive_warp
-from .contract import VARIANTS
+from .contract import CUSTOM_WARP_VARIANTS, VARIANTS
 from .rewrites import rewrite_for_onnx_runtime
 
 
@@ -31,17 +31,24 @@ def prepare_for_variant(model: STMFNetMini, variant: str) -> PaddedInterpolator:
     softmax and the warp (what the TensorRT plugin and the ORT custom op implement).
     *portable*: the reference warp itself, whose int64 casts, clamps and gathers are standard
     ONNX ops; the softmax stays a graph op.
+    *cpu*: *plugin*, and the heads' upsample + 3x3 conv tails as a 1x1 conv and one
+    ``UpsampleConv3x3`` node each (``upsample_conv``): the fastest graph for ONNX Runtime on a CPU,
+    which only ONNX Runtime with our op library runs.
 
     Both: the layers ``rewrites`` knows are replaced by their ONNX-Runtime-friendly equivalents
     (same weights, same arithmetic up to float32 summation order).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    if variant == "plugin":
+    if variant in CUSTOM_WARP_VARIANTS:
         from .warp_custom_op import warp_via_custom_op
 
         model.warp, model.fused_softmax = warp_via_custom_op, True
     else:
         model.warp, model.fused_softmax = adaptive_warp, False
     rewrite_for_onnx_runtime(model)
+    if variant == "cpu":
+        from .upsample_conv import factor_upsample_convs
+
+        factor_upsample_convs(model.get_kernel)
     return PaddedInterpolator(model.eval())
