@@ -21,7 +21,8 @@ PLUGIN_ATTRS = ("plugin_version", "plugin_namespace")
 
 def _int_attributes(*specs: tuple[str, int, str]) -> list[OpSchema.Attribute]:
     return [
-        OpSchema.Attribute(name, onnx.helper.make_attribute(name, default), doc) for name, default, doc in specs
+        OpSchema.Attribute(name, onnx.helper.make_attribute(name, default), doc)
+        for name, default, doc in specs
     ]
 
 

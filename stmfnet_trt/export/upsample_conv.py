@@ -34,7 +34,7 @@ def upsample_conv_reference(taps: torch.Tensor, bias: torch.Tensor, scale: int) 
     U is bilinear upsampling by ``scale`` (align_corners=True); positions outside the upsampled map
     contribute zero (the 3x3 conv's padding).
     """
-    batch, channels, height, width = taps.shape
+    batch, channels = taps.shape[:2]
     up = F.interpolate(taps, scale_factor=scale, mode="bilinear", align_corners=True)
     big_h, big_w = up.shape[-2:]
     padded = F.pad(up, (1, 1, 1, 1)).reshape(batch, channels // TAPS, 3, 3, big_h + 2, big_w + 2)

@@ -24,8 +24,8 @@ from stmfnet_trt.calibration.warp_region import find_warp_region
 from stmfnet_trt.errors import UserError
 from stmfnet_trt.export.contract import META_OPSET
 from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.export.op_schemas import register_op_schemas
 from stmfnet_trt.export.parity import Difference
-from stmfnet_trt.export.warp_schema import register_warp_schema
 from stmfnet_trt.model.checkpoint import file_sha256
 from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
@@ -34,7 +34,7 @@ FLOAT, FLOAT16, INT64 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.T
 
 def tensor_types(model: onnx.ModelProto) -> dict[str, int]:
     """Element type of every tensor ONNX can type (initializers and graph I/O included)."""
-    register_warp_schema()
+    register_op_schemas()
     inferred = onnx.shape_inference.infer_shapes(model)
     values = [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
     types = {v.name: v.type.tensor_type.elem_type for v in values}
