@@ -1,6 +1,6 @@
 """Where ONNX Runtime spends its time on our graphs: kernel time summed by op type.
 
-    python bench/ort_profile.py [--variant plugin|portable | --model FILE] [--sizes 256x256 544x960]
+    python bench/ort_profile.py [--variant cpu|plugin|portable | --model FILE] [--sizes 256x256 544x960]
                                 [--runs 3] [--threads 2] [--json bench/results/ort_profile.json]
                                 [--section NAME] [--label TEXT]
 
@@ -32,6 +32,8 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from results import parse_size, write_section  # noqa: E402
+
+from stmfnet_trt.export.contract import VARIANTS  # noqa: E402
 
 CONV_OPS = ("Conv", "FusedConv", "ConvTranspose")
 MIN_PEAK_NODE_MS = 2.0  # shorter conv nodes are too noisy to take the machine's peak rate from
@@ -213,7 +215,7 @@ def render(profile: Profile, top: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--variant", choices=("plugin", "portable"), default="plugin")
+    source.add_argument("--variant", choices=VARIANTS, default="cpu")
     source.add_argument("--model", type=Path, help="an exported .onnx instead of the cached random-init one")
     parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (544, 960)])
     parser.add_argument("--runs", type=int, default=3)

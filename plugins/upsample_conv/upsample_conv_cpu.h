@@ -26,6 +26,10 @@
 
 #include <stdint.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include <string>
 #include <vector>
 
@@ -152,7 +156,53 @@ UC_FORCEINLINE void borderColumn(float const* z0, float const* z1, float const* 
     row[x] = acc;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// Interior columns of T[dy](i, .) eight at a time; returns the first column it left to the scalar
+// loop. For s >= 2 the ten upsampled positions X0-1 .. X0+8 that a block of eight reads lie within
+// eight consecutive low-res columns, so one unaligned load of those and an in-register permute
+// replace the 48 scalar loads (or gathers) per block; blocks where that does not hold (s = 1, or
+// a row narrower than eight) are left to the scalar loop. Each lane does exactly the scalar loop's
+// operations in its order, so the bits are the same.
+__attribute__((target("avx2"))) inline int64_t horizontalBlocksAvx2(float const* z0, float const* z1,
+    float const* z2, AxisTaps const& cols, int64_t w, int64_t W, float* row)
+{
+    int32_t const* const a = cols.i0.data();
+    int32_t const* const b = cols.i1.data();
+    float const* const u = cols.w0.data();
+    float const* const v = cols.w1.data();
+    float const* const z[3] = {z0, z1, z2};
+    int64_t x = 1;
+    if (w < 8)
+    {
+        return x;
+    }
+    for (; x + 8 < W; x += 8)
+    {
+        int32_t const base = a[x - 1] < w - 8 ? a[x - 1] : static_cast<int32_t>(w - 8);
+        if (b[x + 8] - base > 7)
+        {
+            return x;
+        }
+        __m256i const shift = _mm256_set1_epi32(base);
+        __m256 acc = _mm256_setzero_ps();
+        for (int dx = 0; dx < 3; ++dx)
+        {
+            int64_t const q = x + dx - 1;
+            __m256 const low = _mm256_loadu_ps(z[dx] + base);
+            __m256i const ia = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<__m256i const*>(a + q)), shift);
+            __m256i const ib = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<__m256i const*>(b + q)), shift);
+            __m256 const tap = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(u + q), _mm256_permutevar8x32_ps(low, ia)),
+                _mm256_mul_ps(_mm256_loadu_ps(v + q), _mm256_permutevar8x32_ps(low, ib)));
+            acc = dx == 0 ? tap : _mm256_add_ps(acc, tap);
+        }
+        _mm256_storeu_ps(row + x, acc);
+    }
+    return x;
+}
+#endif
+
 // T[dy](i, X) for every X: the upsampled-and-shifted sum over dx of low-res row i.
+template <bool Avx2>
 UC_FORCEINLINE void horizontalRow(TapPlanes const& t, AxisTaps const& cols, int64_t w, int64_t W, int dy, int64_t i,
     float* row)
 {
@@ -164,7 +214,14 @@ UC_FORCEINLINE void horizontalRow(TapPlanes const& t, AxisTaps const& cols, int6
     float const* const u = cols.w0.data();
     float const* const v = cols.w1.data();
     // Interior columns: all three shifts X-1, X, X+1 lie inside the upsampled row.
-    for (int64_t x = 1; x + 1 < W; ++x)
+    int64_t x = 1;
+#if defined(__x86_64__) || defined(__i386__)
+    if constexpr (Avx2)
+    {
+        x = horizontalBlocksAvx2(z0, z1, z2, cols, w, W, row);
+    }
+#endif
+    for (; x + 1 < W; ++x)
     {
         float acc = u[x - 1] * z0[a[x - 1]] + v[x - 1] * z0[b[x - 1]];
         acc += u[x] * z1[a[x]] + v[x] * z1[b[x]];
@@ -179,6 +236,7 @@ UC_FORCEINLINE void horizontalRow(TapPlanes const& t, AxisTaps const& cols, int6
 }
 
 // Per shift dy, the two low-res rows that output rows read lately (slot = row index & 1).
+template <bool Avx2>
 struct RowRing
 {
     float* scratch;      // 3 shifts x 2 slots x W floats
@@ -190,23 +248,62 @@ struct RowRing
         float* const row = scratch + (dy * 2 + slot) * W;
         if (cached[dy][slot] != i)
         {
-            horizontalRow(t, cols, w, W, dy, i, row);
+            horizontalRow<Avx2>(t, cols, w, W, dy, i, row);
             cached[dy][slot] = i;
         }
         return row;
     }
 };
 
+// One output row whose three shifts all lie inside: bias + the three (dy) two-row blends, summed in
+// the order the border rows' loop uses, so every row is computed alike.
+UC_FORCEINLINE void verticalRow(float* __restrict__ o, int64_t W, float bias, float const* const ra[3],
+    float const* const rb[3], float const wa[3], float const wb[3])
+{
+    float const* __restrict__ const a0 = ra[0];
+    float const* __restrict__ const b0 = rb[0];
+    float const* __restrict__ const a1 = ra[1];
+    float const* __restrict__ const b1 = rb[1];
+    float const* __restrict__ const a2 = ra[2];
+    float const* __restrict__ const b2 = rb[2];
+    for (int64_t x = 0; x < W; ++x)
+    {
+        float acc = bias;
+        acc += wa[0] * a0[x] + wb[0] * b0[x];
+        acc += wa[1] * a1[x] + wb[1] * b1[x];
+        acc += wa[2] * a2[x] + wb[2] * b2[x];
+        o[x] = acc;
+    }
+}
+
 // Output rows [y0, y1) of channel plane (n, o). `scratch` holds 3 shifts x 2 ring slots x W floats.
+template <bool Avx2>
 UC_FORCEINLINE void bandRows(UpsampleConvShape const& s, TapPlanes const& t, float bias, AxisTaps const& rows,
     AxisTaps const& cols, int64_t y0, int64_t y1, float* out, float* scratch)
 {
     int64_t const H = s.H();
     int64_t const W = s.W();
-    RowRing ring{scratch, {{-1, -1}, {-1, -1}, {-1, -1}}};
+    RowRing<Avx2> ring{scratch, {{-1, -1}, {-1, -1}, {-1, -1}}};
     for (int64_t y = y0; y < y1; ++y)
     {
         float* const o = out + y * W;
+        if (y > 0 && y + 1 < H)
+        {
+            // Interior row: all three shifts inside; one pass, the sum kept in a register.
+            float const* ra[3];
+            float const* rb[3];
+            float wa[3], wb[3];
+            for (int dy = 0; dy < 3; ++dy)
+            {
+                int64_t const p = y + dy - 1;
+                ra[dy] = ring.get(t, cols, s.w, W, dy, rows.i0[p]);
+                rb[dy] = ring.get(t, cols, s.w, W, dy, rows.i1[p]);
+                wa[dy] = rows.w0[p];
+                wb[dy] = rows.w1[p];
+            }
+            verticalRow(o, W, bias, ra, rb, wa, wb);
+            continue;
+        }
         for (int64_t x = 0; x < W; ++x)
         {
             o[x] = bias;
@@ -238,18 +335,20 @@ inline void upsampleConvRowsPortable(UpsampleConvShape const& s, UpsampleConvTen
 {
     int64_t const plane = s.h * s.w;
     upsample_conv::TapPlanes const taps{t.taps + (n * s.C + o) * kUpsampleConvTaps * plane, plane};
-    upsample_conv::bandRows(s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
+    upsample_conv::bandRows<false>(
+        s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-// The same loops for AVX2 (8 lanes, hardware gathers for the horizontal pass).
+// The same loops for AVX2: 8 lanes, the horizontal pass through horizontalBlocksAvx2.
 __attribute__((target("avx2"))) inline void upsampleConvRowsAvx2(UpsampleConvShape const& s,
     UpsampleConvTensors const& t, AxisTaps const& rows, AxisTaps const& cols, int64_t n, int64_t o, int64_t y0,
     int64_t y1, float* scratch)
 {
     int64_t const plane = s.h * s.w;
     upsample_conv::TapPlanes const taps{t.taps + (n * s.C + o) * kUpsampleConvTaps * plane, plane};
-    upsample_conv::bandRows(s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
+    upsample_conv::bandRows<true>(
+        s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
 }
 
 inline bool upsampleConvAvx2Available()
