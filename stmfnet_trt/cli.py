@@ -67,14 +67,15 @@ def _make_torch_backend(args: argparse.Namespace) -> Backend:
 
 
 def _default_variant() -> str:
-    """The plugin variant (fused softmax + custom op, faster) where our ORT op library is built."""
+    """The cpu variant (our ORT ops: fused softmax + warp, factored head tails; fastest) where our
+    ORT op library is built, else the portable one."""
     from .plugins import PluginLibraryError, ort_op_library_path
 
     try:
         ort_op_library_path()
     except PluginLibraryError:
         return "portable"
-    return "plugin"
+    return "cpu"
 
 
 def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
@@ -317,7 +318,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     FP16/INT8 first turn the FP32 export into a gated low-precision ONNX (TensorRT builds
     strongly typed networks: the precision lives in the graph), then build that.
     """
-    from .engine.build import build_engine, equivalent_commands
+    from .engine.build import build_engine, equivalent_commands, refuse_cpu_only_graph
     from .engine.flavours import missing_flavour
     from .engine.precision_step import copy_onnx, engine_gate
     from .engine.request import BuildRequest, ProfileShapes
@@ -329,6 +330,8 @@ def cmd_build(args: argparse.Namespace) -> None:
         raise UserError("--onnx-only writes an FP16 or INT8 ONNX; pick --precision fp16 or int8")
     if output.exists() and not args.overwrite:  # before minutes of calibration, not after
         raise UserError(f"{output} exists; pass --overwrite to replace it")
+    if fp32_onnx.is_file():
+        refuse_cpu_only_graph(fp32_onnx)
     output.parent.mkdir(parents=True, exist_ok=True)
     target = args.target or _default_target()
     onnx_to_build, provenance, settings = fp32_onnx, {}, None
@@ -411,7 +414,7 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant",
         choices=VARIANTS,
-        help="ONNX variant to export for onnxruntime (default: plugin where the op library is built)",
+        help="ONNX variant to export for onnxruntime (default: cpu where the op library is built)",
     )
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=positive_int, help="CPU threads for inference")
@@ -464,7 +467,8 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
         "--variant",
         choices=VARIANTS,
         default="plugin",
-        help="plugin: one AdaptiveWarp node per warp; portable: standard ops only",
+        help="plugin: one AdaptiveWarp node per warp (TensorRT, ONNX Runtime); portable: standard ops only; "
+        "cpu: plugin + UpsampleConv3x3 head tails (fastest in ONNX Runtime on a CPU, not for TensorRT)",
     )
     export.add_argument("--no-simplify", action="store_true", help="skip onnxslim")
     export.add_argument("--no-parity", action="store_true", help="skip the ORT-vs-PyTorch parity check")

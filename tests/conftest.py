@@ -84,11 +84,12 @@ def golden_stats() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> dict[str, Path]:
-    """Both ONNX variants of the random-stats fixture, exported once per test session.
+    """Every ONNX variant of the random-stats fixture, exported once per test session.
 
     The random-stats checkpoint has strong heads and non-default norms, so parity on it means
     something; the export itself already checks parity at 256x384.
     """
+    from stmfnet_trt.export.contract import VARIANTS
     from stmfnet_trt.export.exporter import ExportOptions, export_onnx
 
     folder = tmp_path_factory.mktemp("onnx")
@@ -96,5 +97,5 @@ def exported(tmp_path_factory) -> dict[str, Path]:
         variant: export_onnx(
             DATA / "student_random_stats.pth", folder / f"{variant}.onnx", ExportOptions(variant=variant)
         ).path
-        for variant in ("plugin", "portable")
+        for variant in VARIANTS
     }

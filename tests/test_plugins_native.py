@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stmfnet_trt import plugins, warp_op
+from stmfnet_trt import plugins, upsample_conv_op, warp_op
 
 REPO = Path(__file__).resolve().parents[1]
 WARP_DIR = REPO / "plugins" / "adaptive_warp"
@@ -167,6 +167,12 @@ def test_identity_header_matches_python():
         "kAttrKernelSize": warp_op.ATTR_KERNEL_SIZE,
         "kAttrDilation": warp_op.ATTR_DILATION,
         "kAttrSoftmax": warp_op.ATTR_SOFTMAX,
+    }
+    header = (REPO / "plugins" / "upsample_conv" / "upsample_conv_identity.h").read_text()
+    values = dict(re.findall(r'constexpr char (\w+)\[\] = "([^"]*)";', header))
+    assert values == {
+        "kUpsampleConvOpName": upsample_conv_op.OP_NAME,
+        "kAttrScale": upsample_conv_op.ATTR_SCALE,
     }
 
 

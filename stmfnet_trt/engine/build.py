@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..export.cache import cache_root
 from ..io.atomic import atomic_output_path
+from ..upsample_conv_op import OP_NAME as CPU_ONLY_OP
 from . import sidecar
 from .flavours import require_flavour, worker_environment
 from .request import FLAVOURS, RTX_TARGETS, BuildRequest
@@ -67,11 +68,25 @@ def _device_for(flavour: str) -> dict[str, str]:
         ) from exc
 
 
+def refuse_cpu_only_graph(onnx_path: Path) -> None:
+    """Refuse a graph with ``UpsampleConv3x3`` nodes (the ``cpu`` export variant) with the fix.
+
+    Op types are stored as plain UTF-8 in the protobuf, so a byte search answers without the onnx
+    package, which a TensorRT-only install lacks.
+    """
+    if CPU_ONLY_OP.encode() in onnx_path.read_bytes():
+        raise UserError(
+            f"{onnx_path} is the cpu export variant: its {CPU_ONLY_OP} nodes run only in ONNX Runtime. "
+            "For TensorRT export the plugin variant: stmfnet-trt export --variant plugin"
+        )
+
+
 def _check(request: BuildRequest) -> None:
     if request.flavour not in FLAVOURS:
         raise UserError(f"--target must be one of {FLAVOURS}, got {request.flavour!r}")
     if not Path(request.onnx).is_file():
         raise UserError(f"ONNX model not found: {request.onnx}")
+    refuse_cpu_only_graph(Path(request.onnx))
     if not Path(request.plugin).is_file():
         raise UserError(f"plugin library not found: {request.plugin} (build it with `make plugins`)")
     bad = [sm for sm in request.rtx_targets if sm not in RTX_TARGETS]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..warp_op import OP_NAME
+from ..warp_op import OP_DOMAIN
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
@@ -70,9 +70,9 @@ def create_session(
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=chosen)
     except Exception as exc:  # ORT raises its own exception types for invalid or foreign models
-        if missing_library is not None and OP_NAME in str(exc):
+        if missing_library is not None and OP_DOMAIN in str(exc):
             raise UserError(
-                f"{path} uses the {OP_NAME} custom op (plugin variant) and its CPU library is not built: "
+                f"{path} uses our custom ops (plugin or cpu variant) and their CPU library is not built: "
                 f"{missing_library} Or export the portable variant."
             ) from exc
         raise UserError(f"ONNX Runtime cannot load {path}: {exc}") from exc

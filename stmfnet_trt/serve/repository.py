@@ -32,7 +32,7 @@ from ..engine.sidecar import read_sidecar, sha256_of, sidecar_path
 from ..errors import UserError
 from ..io.atomic import AtomicOutput
 from ..plugins import ort_op_library_path, trt_plugin_library_path
-from ..warp_op import OP_NAME
+from ..warp_op import OP_DOMAIN
 from .model_io import (
     CONFIG_DATATYPE,
     DEFAULT_MAX_BATCH_SIZE,
@@ -104,7 +104,7 @@ def describe_onnx(path: Path) -> ModelFacts:
     initializers = {i.name for i in model.graph.initializer}
     inputs = {v.name: _onnx_dims(v) for v in model.graph.input if v.name not in initializers}
     outputs = {v.name: _onnx_dims(v) for v in model.graph.output}
-    uses_op = any(node.op_type == OP_NAME for node in model.graph.node)
+    uses_op = any(node.domain == OP_DOMAIN for node in model.graph.node)
     extra = sorted(
         {
             entry.value

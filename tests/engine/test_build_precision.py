@@ -145,6 +145,16 @@ def test_bad_precision_requests_are_refused_before_any_work(exported, tmp_path, 
     assert not output.exists()
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_cpu_variant_is_refused_before_any_work(exported, assets_dir, tmp_path, capsys, precision):
+    output = tmp_path / "x.plan"
+    calib = ["--calib", str(assets_dir / "demo.mp4")] if precision == "int8" else []
+    command = ["build", str(exported["cpu"]), "--precision", precision, *calib, *SMALL, "--target", "rtx"]
+    assert main([*command, "-o", str(output)]) == 2
+    assert "cpu export variant: its UpsampleConv3x3 nodes run only in ONNX Runtime" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_output_is_refused_before_calibration(exported, assets_dir, tmp_path, capsys):
     output = tmp_path / "taken.plan"
     output.write_bytes(b"user data")

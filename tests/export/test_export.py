@@ -1,18 +1,21 @@
-"""ONNX export: both variants against PyTorch, dynamic shapes, opset pin, metadata, failures."""
+"""ONNX export: every variant against PyTorch, dynamic shapes, opset pin, metadata, failures."""
 
 from __future__ import annotations
+
+import collections
 
 import numpy as np
 import onnx
 import pytest
 
 from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, OPSET
+from stmfnet_trt.export.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, OPSET, VARIANTS
 from stmfnet_trt.export.exporter import ExportOptions, export_onnx, random_frames
 from stmfnet_trt.export.parity import Difference, onnx_output, reference_output
 from stmfnet_trt.model import load_model
 from stmfnet_trt.model.checkpoint import file_sha256
 from stmfnet_trt.runtime.ort_session import create_session
+from stmfnet_trt.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
 from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
 TOLERANCE = 1e-4
@@ -31,7 +34,7 @@ def reference_cases(data_dir) -> list[tuple[np.ndarray, np.ndarray]]:
     return cases
 
 
-@pytest.mark.parametrize("variant", ["plugin", "portable"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_variant_matches_pytorch_at_several_sizes(exported, reference_cases, variant):
     session = create_session(exported[variant])
     for frames, expected in reference_cases:
@@ -56,13 +59,26 @@ def test_plugin_variant_has_one_custom_node_per_warp(exported):
     assert not any(n.op_type == "Softmax" for n in model.graph.node)  # fused into the warps
 
 
+def test_cpu_variant_factors_the_twelve_upsampling_head_tails(exported):
+    model = onnx.load(str(exported["cpu"]))
+    ops = collections.Counter((n.domain, n.op_type) for n in model.graph.node)
+    assert ops[(OP_DOMAIN, OP_NAME)] == 6
+    tails = [n for n in model.graph.node if n.op_type == UPSAMPLE_CONV_OP]
+    assert {n.domain for n in tails} == {OP_DOMAIN}
+    scales = collections.Counter(onnx.helper.get_attribute_value(n.attribute[0]) for n in tails)
+    assert scales == {2: 6, 4: 6}  # full and twice-full resolution, three roles x two frames each
+    # The twelve tails' Resize nodes are gone; what is left upsamples images and GridNet features.
+    plugin_resizes = sum(n.op_type == "Resize" for n in onnx.load(str(exported["plugin"])).graph.node)
+    assert ops[("", "Resize")] == plugin_resizes - 12
+
+
 def test_portable_variant_uses_standard_ops_only(exported):
     model = onnx.load(str(exported["portable"]))
     assert {n.domain for n in model.graph.node} <= {"", "ai.onnx"}
     assert sum(n.op_type == "Softmax" for n in model.graph.node) == 6
 
 
-@pytest.mark.parametrize("variant", ["plugin", "portable"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_opset_is_pinned_and_no_gridsample(exported, variant):
     """Opset 17: TensorRT parses bilinear GridSample at opset >= 20 as nearest (issue 4646)."""
     model = onnx.load(str(exported[variant]))
