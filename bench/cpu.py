@@ -6,7 +6,9 @@
 
 Backends: torch eager (the reference), torch.compile (inductor; the 8-tap upsampler stays eager,
 inductor fails on it), ONNX Runtime on the portable graph (standard ops only), ONNX Runtime on the
-plugin graph (our AdaptiveWarp CPU op with the fused tap softmax).
+plugin graph (our AdaptiveWarp CPU op with the fused tap softmax), ONNX Runtime on the cpu graph
+(the plugin graph with the heads' upsample + 3x3 conv tails as UpsampleConv3x3 nodes: what `run`
+uses on a CPU).
 
 Each backend runs in a worker process of its own, so its peak RSS (``ru_maxrss``) is its own and
 its threads and caches cannot slow the others. Workers are warmed up one after the other (first
@@ -43,7 +45,7 @@ from results import parse_size, write_section  # noqa: E402
 
 EAGER = "torch eager"
 COMPILE = "torch.compile"
-ORT_VARIANTS = {"ORT portable": "portable", "ORT custom op": "plugin"}
+ORT_VARIANTS = {"ORT portable": "portable", "ORT custom op": "plugin", "ORT CPU ops": "cpu"}
 BACKENDS = (EAGER, COMPILE, *ORT_VARIANTS)
 # torch eager: ~50 s per frame and 4.8 GB at 544x960 (2026-11-26); 720x1280 would take ~10 minutes
 # of warm-up and turns for that one row.

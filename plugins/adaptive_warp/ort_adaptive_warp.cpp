@@ -1,4 +1,5 @@
-// ONNX Runtime CPU custom-op library for AdaptiveWarp (libstmfnet_trt_ort_ops.so).
+// ONNX Runtime CPU custom-op library for AdaptiveWarp (libstmfnet_trt_ort_ops.so); its entry point
+// also registers UpsampleConv3x3 (plugins/upsample_conv), the cpu export variant's second op.
 //
 // Lets ONNX Runtime run the plugin variant of the exported model on a CPU, e.g. to check an export
 // against the PyTorch oracle before building a TensorRT engine. Only I/O adaptation lives here: the
