@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import onnx
 
 from ..errors import UserError
+from ..upsample_conv_op import OP_NAME as CPU_ONLY_OP
 from ..warp_op import OP_NAME
 
 HEAD_SCOPE = re.compile(r"module(?P<role>Weight|Alpha|Beta)[12](?:_ds|_us)?")
@@ -82,8 +83,14 @@ def _float_tensors(model: onnx.ModelProto) -> set[str]:
 
 
 def find_warp_region(model: onnx.ModelProto) -> WarpRegion:
-    """The warp region of an stmfnet-trt export (either variant); UserError for other graphs."""
+    """The warp region of an stmfnet-trt export (plugin or portable variant, the ones TensorRT
+    builds); UserError for other graphs, the cpu variant included."""
     nodes = list(model.graph.node)
+    if any(n.op_type == CPU_ONLY_OP for n in nodes):
+        raise UserError(
+            f"this is the cpu export variant ({CPU_ONLY_OP} nodes, ONNX Runtime only); FP16/INT8 models "
+            "are made for TensorRT from the plugin or portable variant: stmfnet-trt export --variant plugin"
+        )
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
     producer = {out: node for node in nodes for out in node.output}
     for node in nodes:

@@ -1,4 +1,5 @@
-"""The warp region of both variants, and cutting it out and putting it back without a trace."""
+"""The warp region of the variants TensorRT builds, and cutting it out and putting it back without a
+trace; the cpu variant is refused."""
 
 from __future__ import annotations
 
@@ -10,18 +11,26 @@ import pytest
 from stmfnet_trt.calibration.prepare import prepared_core
 from stmfnet_trt.calibration.quality import model_outputs
 from stmfnet_trt.calibration.warp_region import find_warp_region
+from stmfnet_trt.errors import UserError
 from stmfnet_trt.warp_op import OP_NAME
+
+TENSORRT_VARIANTS = ("plugin", "portable")
 
 
 @pytest.fixture(scope="module")
 def regions(exported):
-    return {variant: find_warp_region(onnx.load(str(path))) for variant, path in exported.items()}
+    return {variant: find_warp_region(onnx.load(str(exported[variant]))) for variant in TENSORRT_VARIANTS}
+
+
+def test_the_cpu_variant_is_refused_with_the_variant_to_use(exported):
+    with pytest.raises(UserError, match=r"cpu export variant .*export --variant plugin"):
+        find_warp_region(onnx.load(str(exported["cpu"])))
 
 
 def test_the_region_is_the_warp_in_both_variants(exported, regions):
     ops = {}
-    for variant, path in exported.items():
-        model = onnx.load(str(path))
+    for variant in TENSORRT_VARIANTS:
+        model = onnx.load(str(exported[variant]))
         ops[variant] = Counter(n.op_type for n in model.graph.node if n.name in regions[variant].nodes)
     # plugin: 6 warps, the 6 replicate pads of their images, 3 concats, the half-scale resizes
     assert ops["plugin"] == {OP_NAME: 6, "Pad": 6, "Concat": 3, "Resize": 2}
