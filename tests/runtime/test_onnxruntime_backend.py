@@ -55,7 +55,8 @@ def test_lean_path_imports_neither_torch_nor_onnx(exported):
     assert result.stdout.strip() == "[]"
 
 
-def test_plugin_graph_without_the_op_library_says_what_to_do(exported, monkeypatch):
+@pytest.mark.parametrize("variant", ["plugin", "cpu"])
+def test_custom_op_graph_without_the_op_library_says_what_to_do(exported, monkeypatch, variant):
     from stmfnet_trt import plugins
     from stmfnet_trt.errors import UserError
 
@@ -63,5 +64,5 @@ def test_plugin_graph_without_the_op_library_says_what_to_do(exported, monkeypat
         raise plugins.PluginLibraryError("libstmfnet_trt_ort_ops.so not found; build it with `make plugins`.")
 
     monkeypatch.setattr(plugins, "ort_op_library_path", missing)
-    with pytest.raises(UserError, match=r"AdaptiveWarp custom op .*make plugins"):
-        OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported["plugin"]))
+    with pytest.raises(UserError, match=r"uses our custom ops .*not built.*make plugins.*portable variant"):
+        OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported[variant]))
