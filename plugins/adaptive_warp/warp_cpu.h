@@ -16,6 +16,7 @@
 // runs on CPUs without AVX2.
 #pragma once
 
+#include "cpu_isa.h"
 #include "warp_math.h"
 
 #include <type_traits>
@@ -170,12 +171,6 @@ __attribute__((target("avx2"))) inline void warpRowsAvx2(
     WarpShape const& s, WarpTensors<float> const& t, int64_t rowBegin, int64_t rowEnd)
 {
     cpu::warpRows(s, t, rowBegin, rowEnd);
-}
-
-inline bool avx2Available()
-{
-    static bool const available = __builtin_cpu_supports("avx2");
-    return available;
 }
 #endif
 

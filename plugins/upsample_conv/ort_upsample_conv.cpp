@@ -33,16 +33,20 @@ Ort::Exception opError(std::string const& text)
     return ort::opError(kUpsampleConvOpName, text);
 }
 
+void throwIfError(std::string const& err)
+{
+    if (!err.empty())
+    {
+        throw opError(err);
+    }
+}
+
 template <typename ReadInt, typename ReadFloat>
 int64_t readScale(ReadInt readInt, ReadFloat readFloat)
 {
     int64_t const scale = ort::optionalInt(kUpsampleConvOpName, kAttrScale, kDefaultScale, readInt, readFloat);
     int64_t const unknown[4] = {-1, -1, -1, -1};
-    std::string const err = upsampleConvShapeError(unknown, -1, scale);
-    if (!err.empty())
-    {
-        throw opError(err);
-    }
+    throwIfError(upsampleConvShapeError(unknown, -1, scale));
     return scale;
 }
 
@@ -100,24 +104,20 @@ private:
         {
             throw opError("bias must be 1-D (C), got rank " + std::to_string(biasDims.size()));
         }
-        std::string const err = upsampleConvShapeError(dims.data(), biasDims[0], mScale);
-        if (!err.empty())
-        {
-            throw opError(err);
-        }
+        throwIfError(upsampleConvShapeError(dims.data(), biasDims[0], mScale));
         UpsampleConvShape const shape{dims[0], dims[1] / kUpsampleConvTaps, dims[2], dims[3], mScale};
         Ort::UnownedValue output = ctx.GetOutput(0, {shape.N, shape.C, shape.H(), shape.W()});
         if (shape.N * shape.C == 0)
         {
             return;
         }
-        Job const job{shape,
+        Job job{shape,
             UpsampleConvTensors{taps.GetTensorData<float>(), bias.GetTensorData<float>(),
                 output.GetTensorMutableData<float>()},
             AxisTaps(shape.h, shape.H()), AxisTaps(shape.w, shape.W()), (shape.H() + kBandRows - 1) / kBandRows};
         // ORT's intra-op pool; every output value is computed by exactly one task, the same way
         // whatever the thread count.
-        ctx.ParallelFor(&runBand, static_cast<size_t>(shape.N * shape.C * job.bands), 0, const_cast<Job*>(&job));
+        ctx.ParallelFor(&runBand, static_cast<size_t>(shape.N * shape.C * job.bands), 0, &job);
     }
 
     int mScale;

@@ -24,6 +24,8 @@
 // time; with floating-point contraction off (the build's flags) both give the same bits.
 #pragma once
 
+#include "cpu_isa.h"
+
 #include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -327,16 +329,23 @@ UC_FORCEINLINE void bandRows(UpsampleConvShape const& s, TapPlanes const& t, flo
     }
 }
 
+// Output rows [y0, y1) of plane (n, o): its tap planes, bias and output plane located.
+template <bool Avx2>
+UC_FORCEINLINE void planeRows(UpsampleConvShape const& s, UpsampleConvTensors const& t, AxisTaps const& rows,
+    AxisTaps const& cols, int64_t n, int64_t o, int64_t y0, int64_t y1, float* scratch)
+{
+    int64_t const plane = s.h * s.w;
+    TapPlanes const taps{t.taps + (n * s.C + o) * kUpsampleConvTaps * plane, plane};
+    bandRows<Avx2>(s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
+}
+
 } // namespace upsample_conv
 
 // Output rows [y0, y1) of plane (n, o), portable build.
 inline void upsampleConvRowsPortable(UpsampleConvShape const& s, UpsampleConvTensors const& t, AxisTaps const& rows,
     AxisTaps const& cols, int64_t n, int64_t o, int64_t y0, int64_t y1, float* scratch)
 {
-    int64_t const plane = s.h * s.w;
-    upsample_conv::TapPlanes const taps{t.taps + (n * s.C + o) * kUpsampleConvTaps * plane, plane};
-    upsample_conv::bandRows<false>(
-        s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
+    upsample_conv::planeRows<false>(s, t, rows, cols, n, o, y0, y1, scratch);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -345,16 +354,7 @@ __attribute__((target("avx2"))) inline void upsampleConvRowsAvx2(UpsampleConvSha
     UpsampleConvTensors const& t, AxisTaps const& rows, AxisTaps const& cols, int64_t n, int64_t o, int64_t y0,
     int64_t y1, float* scratch)
 {
-    int64_t const plane = s.h * s.w;
-    upsample_conv::TapPlanes const taps{t.taps + (n * s.C + o) * kUpsampleConvTaps * plane, plane};
-    upsample_conv::bandRows<true>(
-        s, taps, t.bias[o], rows, cols, y0, y1, t.out + (n * s.C + o) * s.H() * s.W(), scratch);
-}
-
-inline bool upsampleConvAvx2Available()
-{
-    static bool const available = __builtin_cpu_supports("avx2");
-    return available;
+    upsample_conv::planeRows<true>(s, t, rows, cols, n, o, y0, y1, scratch);
 }
 #endif
 
@@ -369,7 +369,7 @@ inline void upsampleConvRowsHost(UpsampleConvShape const& s, UpsampleConvTensors
     AxisTaps const& cols, int64_t n, int64_t o, int64_t y0, int64_t y1, float* scratch)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    if (upsampleConvAvx2Available())
+    if (avx2Available())
     {
         upsampleConvRowsAvx2(s, t, rows, cols, n, o, y0, y1, scratch);
         return;

@@ -125,7 +125,7 @@ def _stamp(model: onnx.ModelProto, variant: str, checkpoint_sha256: str) -> None
     model.producer_name, model.producer_version = "stmfnet-trt", __version__
 
 
-def _custom_nodes(model: onnx.ModelProto, op_name: str = OP_NAME) -> int:
+def _custom_nodes(model: onnx.ModelProto, op_name: str) -> int:
     return sum(n.op_type == op_name and n.domain == OP_DOMAIN for n in model.graph.node)
 
 
@@ -135,16 +135,15 @@ def _check_and_simplify(model: onnx.ModelProto, variant: str, simplify: bool) ->
     register_op_schemas()
     onnx.checker.check_model(model)
     model = onnx.shape_inference.infer_shapes(model)
-    expected = EXPECTED_CUSTOM_NODES.get(variant, {})
-    found = {op: _custom_nodes(model, op) for op in (OP_NAME, UPSAMPLE_CONV_OP)}
-    for op, count in expected.items():
-        if found[op] != count:
-            raise RuntimeError(f"{variant} export produced {found[op]} {op} nodes, expected {count}")
+    expected = EXPECTED_CUSTOM_NODES[variant]
+    found = {op: _custom_nodes(model, op) for op in expected}
+    if found != expected:
+        raise RuntimeError(f"{variant} export produced custom nodes {found}, expected {expected}")
     if simplify:
         import onnxslim
 
         model = onnxslim.slim(model)
-        if {op: _custom_nodes(model, op) for op in found} != found:
+        if {op: _custom_nodes(model, op) for op in expected} != expected:
             raise RuntimeError("onnxslim dropped custom nodes; export with simplify disabled")
         onnx.checker.check_model(model)
     return model

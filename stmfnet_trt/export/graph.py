@@ -35,7 +35,7 @@ def prepare_for_variant(model: STMFNetMini, variant: str) -> PaddedInterpolator:
     ``UpsampleConv3x3`` node each (``upsample_conv``): the fastest graph for ONNX Runtime on a CPU,
     which only ONNX Runtime with our op library runs.
 
-    Both: the layers ``rewrites`` knows are replaced by their ONNX-Runtime-friendly equivalents
+    All: the layers ``rewrites`` knows are replaced by their ONNX-Runtime-friendly equivalents
     (same weights, same arithmetic up to float32 summation order).
     """
     if variant not in VARIANTS:

@@ -4,6 +4,7 @@
 // and bad shapes come back as nullptr / non-zero status with a logged reason instead of a crash.
 //
 // Usage: test_plugin_creator <path to libstmfnet_trt_plugins.so>
+#include "host_check.h"
 #include "warp_identity.h"
 
 #include <NvInferRuntime.h>
@@ -42,16 +43,10 @@ using stmfnet_trt::kAttrDilation;
 using stmfnet_trt::kAttrKernelSize;
 using stmfnet_trt::kAttrSoftmax;
 
+using stmfnet_trt::test::check;
+
 namespace
 {
-
-int gFailures = 0;
-
-void check(bool ok, std::string const& what)
-{
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    gFailures += ok ? 0 : 1;
-}
 
 // Collects what the plugin logs, as TensorRT's logger would.
 class RecordingLogger : public ILogger
@@ -386,6 +381,5 @@ int main(int argc, char** argv)
 
     setLoggerFinder(nullptr);
     dlclose(lib);
-    std::printf("%d failure(s)\n", gFailures);
-    return gFailures == 0 ? 0 : 1;
+    return stmfnet_trt::test::exitStatus();
 }

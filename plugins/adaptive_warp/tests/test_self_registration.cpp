@@ -5,6 +5,7 @@
 // tested in tests/test_plugins_native.py.
 //
 // Usage: test_self_registration <fake libnvinfer.so.10> <libstmfnet_trt_plugins.so> <scratch dir>
+#include "host_check.h"
 #include "warp_identity.h"
 
 #include <NvInferRuntime.h>
@@ -15,16 +16,10 @@
 #include <fstream>
 #include <string>
 
+using stmfnet_trt::test::check;
+
 namespace
 {
-
-int gFailures = 0;
-
-void check(bool ok, std::string const& what)
-{
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    gFailures += ok ? 0 : 1;
-}
 
 template <typename Fn>
 Fn symbol(void* lib, char const* name)
@@ -120,10 +115,9 @@ int main(int argc, char** argv)
         "the copy logs a warning");
 
     check(unexpected() == 0, "no call landed in another registry slot (" + std::to_string(unexpected()) + ")");
-    if (gFailures != 0)
+    if (stmfnet_trt::test::failureCount() != 0)
     {
         printLog();
     }
-    std::printf("%d failure(s)\n", gFailures);
-    return gFailures == 0 ? 0 : 1;
+    return stmfnet_trt::test::exitStatus();
 }

@@ -3,6 +3,7 @@
 // every CPU build of the row loop against warpPixel(), the per-pixel form the CUDA kernel runs.
 //
 // Usage: test_warp_math <dir with golden_case*.bin and extra_*.bin>
+#include "host_check.h"
 #include "warp_case_io.h"
 #include "warp_cpu.h"
 
@@ -22,18 +23,12 @@ using stmfnet_trt::WarpShape;
 using stmfnet_trt::WarpTensors;
 using stmfnet_trt::test::WarpCase;
 
+using stmfnet_trt::test::check;
+
 namespace
 {
 
 constexpr double kTolerance = 1e-5; // golden README section 1
-
-int gFailures = 0;
-
-void check(bool ok, std::string const& what)
-{
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    gFailures += ok ? 0 : 1;
-}
 
 WarpShape shapeOf(WarpCase const& c, bool softmax)
 {
@@ -335,6 +330,5 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
     }
-    std::printf("%d failure(s)\n", gFailures);
-    return gFailures == 0 ? 0 : 1;
+    return stmfnet_trt::test::exitStatus();
 }

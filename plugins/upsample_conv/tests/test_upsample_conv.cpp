@@ -1,6 +1,7 @@
 // Host test of upsample_conv_cpu.h: the factored form (1x1 conv at low resolution, then the op)
 // against the direct one (bilinear upsampling, then a zero-padded 3x3 conv, in double), for several
 // sizes and scales including one-pixel maps; every ISA build and every band split give the same bits.
+#include "host_check.h"
 #include "upsample_conv_cpu.h"
 
 #include <algorithm>
@@ -14,16 +15,10 @@ using stmfnet_trt::AxisTaps;
 using stmfnet_trt::UpsampleConvShape;
 using stmfnet_trt::UpsampleConvTensors;
 
+using stmfnet_trt::test::check;
+
 namespace
 {
-
-int gFailures = 0;
-
-void check(bool ok, std::string const& what)
-{
-    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
-    gFailures += ok ? 0 : 1;
-}
 
 struct Case
 {
@@ -148,7 +143,7 @@ void testCase(Case const& k, std::mt19937& rng)
 
     check(run(s, taps, bias, &stmfnet_trt::upsampleConvRowsPortable, 3) == got, name + ": bands of 3 rows, portable build");
 #if defined(__x86_64__) || defined(__i386__)
-    if (stmfnet_trt::upsampleConvAvx2Available())
+    if (stmfnet_trt::avx2Available())
     {
         check(run(s, taps, bias, &stmfnet_trt::upsampleConvRowsAvx2, 1) == got, name + ": bands of 1 row, AVX2 build");
     }
@@ -178,6 +173,5 @@ int main()
     check(!stmfnet_trt::upsampleConvShapeError(good.data(), 3, 2).empty(), "bias of the wrong length refused");
     check(!stmfnet_trt::upsampleConvShapeError(good.data(), 2, 0).empty(), "scale 0 refused");
     check(stmfnet_trt::upsampleConvShapeError(good.data(), 2, 4).empty(), "valid shape accepted");
-    std::printf("%d failure(s)\n", gFailures);
-    return gFailures == 0 ? 0 : 1;
+    return stmfnet_trt::test::exitStatus();
 }
