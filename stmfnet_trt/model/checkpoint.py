@@ -8,26 +8,17 @@ load produces plausible-looking but wrong frames.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from ..errors import CheckpointError
+from ..hashing import file_sha256  # noqa: F401  (re-exported: callers import it from here)
 from .network import STMFNetMini
 
 STATE_DICT_KEY = "state_dict"
 MAX_KEYS_LISTED = 8
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex digest of a file, used to key exports and engines on the exact weights."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
