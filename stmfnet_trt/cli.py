@@ -156,8 +156,52 @@ def _tiled(backend: Backend, tiles) -> Backend:
     return TiledBackend(backend, tiles)
 
 
+def _run_stream(args: argparse.Namespace) -> None:
+    """``run - -o -``: y4m on stdin to y4m on stdout, live (runtime/stream.py); messages on stderr."""
+    from .runtime.stream import (
+        EXIT_OUTPUT_CLOSED,
+        OutputClosed,
+        StreamOptions,
+        interpolate_y4m,
+        stdout_as_y4m_sink,
+    )
+
+    if args.input != "-" or args.output != "-":
+        raise UserError(
+            "a stream goes stdin to stdout: `run - -o -` (y4m both ways); for files drop the '-', "
+            "or pipe a file in with `ffmpeg -i IN -f yuv4mpegpipe -`"
+        )
+    if args.backend == "tensorrt" and not args.engine:
+        raise UserError("--backend tensorrt on a stream needs --engine PLAN (no file to size an engine for)")
+    options = StreamOptions(
+        factor=args.factor,
+        batch_size=args.batch_size,
+        max_frames=args.max_frames,
+        scene_detector=SceneCutDetector(threshold=args.scene_threshold, enabled=not args.no_scene_detect),
+        input_fps=args.fps,
+        matrix=None if args.y4m_matrix == "auto" else args.y4m_matrix,
+        progress=not args.quiet,
+    )
+    with stdout_as_y4m_sink() as sink, _tiled(BACKENDS[args.backend](args), _tile_options(args)) as backend:
+        try:
+            summary = interpolate_y4m(sys.stdin.buffer, sink, backend, options)
+        except OutputClosed as closed:
+            print(f"stmfnet-trt run: {closed}; stopped", file=sys.stderr)
+            raise SystemExit(EXIT_OUTPUT_CLOSED) from None
+    diverged = summary.stats.diverged_windows
+    print(
+        f"stmfnet-trt run: {summary.output_frames} frames at {summary.output_fps} fps from "
+        f"{summary.input_frames}; {summary.stats.windows} windows interpolated, {summary.stats.scene_cuts} "
+        f"scene-cut and {summary.stats.identical_pairs} identical pairs copied"
+        + (f"; {diverged} diverged windows replaced by blends (see MODEL_CARD.md)" if diverged else ""),
+        file=sys.stderr,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Interpolate a video or frame folder to ``factor`` x its frame rate."""
+    if args.input == "-" or args.output == "-":
+        return _run_stream(args)
     from .runtime.video import RunOptions, interpolate_video
 
     detector = SceneCutDetector(threshold=args.scene_threshold, enabled=not args.no_scene_detect)
@@ -456,6 +500,13 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    # Streams: `run - -o -` (runtime/stream.py).
+    run.add_argument(
+        "--y4m-matrix",
+        choices=("auto", "bt601", "bt709"),
+        default="auto",
+        help="YUV<->RGB matrix of a y4m stream (its header has none); auto: BT.709 for HD, else BT.601",
+    )
     run.set_defaults(handler=cmd_run)
 
 
