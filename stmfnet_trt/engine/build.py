@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,9 @@ from .worker import MODULES
 
 BUILD_TIMEOUT_S = 3600
 LOG_TAIL_CHARS = 2000
+# A failed build is retried with the workspace it asked for, up to this much.
+MAX_AUTO_WORKSPACE_MB = 65536
+_OOM_REQUEST = re.compile(r"OutOfMemory \(Requested size was (\d+) bytes")
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,10 @@ def _device_for(flavour: str) -> dict[str, str]:
 
     try:
         return _device_info()
-    except Exception as exc:  # cuda-python missing, no driver, no device
+    except Exception as exc:  # no CUDA binding, no driver, no device
         raise UserError(
             f"--target tensorrt builds for the GPU it runs on, and none is usable here: {exc}"
-        ) from exc
+        ) from None
 
 
 def refuse_cpu_only_graph(onnx_path: Path) -> None:
@@ -96,6 +100,61 @@ def _check(request: BuildRequest) -> None:
         profile.validate()
 
 
+class WorkspaceShortfall(UserError):
+    """The builder asked for more workspace than the request's limit (and returned no engine)."""
+
+    def __init__(self, needed_mb: int, log: str) -> None:
+        super().__init__(f"the builder needs {needed_mb} MiB of workspace")
+        self.needed_mb, self.log = needed_mb, log
+
+
+def workspace_needed_mb(log: str) -> int | None:
+    """The workspace (MiB, rounded up to whole GiB) a failed build asked for, if its log says.
+
+    TensorRT-RTX: "Error Code 2: OutOfMemory (Requested size was 4302217360 bytes.)", seen when
+    a 1x1152x2048 profile met the 4096 MiB default.
+    """
+    sizes = [int(match) for match in _OOM_REQUEST.findall(log)]
+    if not sizes:
+        return None
+    return -(-max(sizes) // (1 << 30)) * 1024
+
+
+def _build_with_workspace(request: BuildRequest, engine: Path) -> tuple[dict, str, int]:
+    """``_run_worker``, retried once with the workspace a failed build asked for.
+
+    Returns the report, the log and the workspace (MiB) the engine was built with. The retry is
+    bounded (``MAX_AUTO_WORKSPACE_MB``); when it is not enough either, the error's first line says
+    which ``--workspace`` to pass or to lower the profile.
+    """
+    try:
+        return (*_run_worker(request, engine), request.workspace_mb)
+    except WorkspaceShortfall as short:
+        if short.needed_mb > MAX_AUTO_WORKSPACE_MB:
+            raise _workspace_error(request, short) from None
+        print(
+            f"note: the builder needs {short.needed_mb} MiB of workspace, more than the "
+            f"{request.workspace_mb} MiB given; retrying with {short.needed_mb} MiB "
+            f"(pass --workspace {short.needed_mb} to skip the first try)",
+            file=sys.stderr,
+            flush=True,
+        )
+        retry = replace(request, workspace_mb=short.needed_mb)
+        try:
+            return (*_run_worker(retry, engine), retry.workspace_mb)
+        except WorkspaceShortfall as again:
+            raise _workspace_error(retry, again) from None
+
+
+def _workspace_error(request: BuildRequest, short: WorkspaceShortfall) -> UserError:
+    return UserError(
+        f"engine build failed, nothing written: the builder needs {short.needed_mb} MiB of workspace "
+        f"and had {request.workspace_mb} MiB: pass --workspace {short.needed_mb} (if the GPU has it) or "
+        f"lower the profile's largest shape (--shapes, now {request.profiles[0].max})"
+        f"\n--- build log (tail) ---\n{short.log.strip()}"
+    )
+
+
 def _run_worker(request: BuildRequest, engine: Path) -> tuple[dict, str]:
     """Build in a child process; return its report and log, or raise a clear UserError."""
     with tempfile.TemporaryDirectory(prefix="stmfnet-build-") as folder:
@@ -123,6 +182,9 @@ def _run_worker(request: BuildRequest, engine: Path) -> tuple[dict, str]:
     if process.returncode == 0 and engine.is_file():
         return report, log
     engine.unlink(missing_ok=True)
+    needed = workspace_needed_mb(log)
+    if needed is not None and needed > request.workspace_mb:
+        raise WorkspaceShortfall(needed, log)
     if process.returncode < 0 or not report:
         reason = f"the TensorRT builder crashed (exit status {process.returncode})"
     else:
@@ -130,6 +192,18 @@ def _run_worker(request: BuildRequest, engine: Path) -> tuple[dict, str]:
     raise UserError(
         f"engine build failed, nothing written: {reason}\n--- build log (tail) ---\n{log.strip()}"
     )
+
+
+def _verified_cache_entry(cached: Path) -> bool:
+    """Whether the cache holds this engine with a sidecar it matches; a damaged or altered entry
+    is not reused (engines are code) but rebuilt over."""
+    if not cached.is_file():
+        return False
+    try:
+        sidecar.verify_engine(cached)
+    except UserError:
+        return False
+    return True
 
 
 def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool = False) -> BuildResult:
@@ -144,15 +218,16 @@ def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool 
         request = replace(request, timing_cache=str(timing_cache_path(version, device)))
     fields = sidecar.identity(request, version, device)
     cached = engine_cache_dir() / sidecar.cache_key(fields)[:24] / "engine.plan"
-    from_cache = cached.is_file() and sidecar.sidecar_path(cached).is_file()
+    from_cache = _verified_cache_entry(cached)
     log = ""
     if not from_cache:
         cached.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output_path(cached, overwrite=True) as temp:
-            report, log = _run_worker(request, temp)
+            report, log, workspace_mb = _build_with_workspace(request, temp)
             description = sidecar.complete(fields, temp, report.get("layers", {}), request.provenance)
+            description["workspace_mb_used"] = workspace_mb
             sidecar.sidecar_path(cached).write_text(json.dumps(description, indent=2) + "\n")
-    description = sidecar.read_sidecar(cached)
+    description = sidecar.verify_engine(cached)
     if output is None:
         return BuildResult(cached, description, from_cache, log)
     with atomic_output_path(sidecar.sidecar_path(output), overwrite=True) as temp:

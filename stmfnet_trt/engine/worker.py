@@ -23,14 +23,14 @@ MODULES = {"tensorrt": "tensorrt", "rtx": "tensorrt_rtx"}
 
 
 def _device_info() -> dict[str, str]:
-    """Name and compute capability of GPU 0 (classic TensorRT builds for the GPU it runs on)."""
-    from cuda.bindings import runtime as cudart
+    """Name and compute capability of the GPU (classic TensorRT builds for the GPU it runs on).
 
-    error, props = cudart.cudaGetDeviceProperties(0)
-    if int(error) != 0:
-        raise RuntimeError(f"no CUDA device for a classic TensorRT build (cudaGetDeviceProperties: {error})")
-    name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
-    return {"gpu": name.rstrip("\x00"), "compute_capability": f"{props.major}.{props.minor}"}
+    Through the runtime's binding choice (cuda-python or pycuda, ``$STMFNET_CUDA_BINDING``), so a
+    machine with only pycuda (stock JetPack images) builds as well as it runs.
+    """
+    from ..runtime.cuda_memory import current_device
+
+    return current_device()
 
 
 def _configure(trt, builder, request: BuildRequest, report: dict):

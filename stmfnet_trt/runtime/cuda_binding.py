@@ -58,6 +58,18 @@ class CudaBinding(abc.ABC):
 
     name: str = "binding"
 
+    def make_current(self) -> None:  # noqa: B027  (a hook: only driver-API bindings override it)
+        """Make this binding's CUDA context current on the calling thread.
+
+        CUDA contexts are current per thread. The runtime API (cuda-python, TensorRT) falls back
+        to the device's primary context on any thread, so the default does nothing; a driver-API
+        binding (pycuda) pushes its context, once per thread. Called by every thread that uses
+        the binding or TensorRT.
+        """
+
+    def release_thread(self) -> None:  # noqa: B027  (a hook, as make_current)
+        """Undo ``make_current`` before a thread that called it ends (default: nothing to undo)."""
+
     @abc.abstractmethod
     def device_info(self) -> dict[str, Any]:
         """``gpu``, ``compute_capability`` ("8.7"), ``integrated`` (bool), ``free_bytes``."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..engine.request import RTX_TARGETS, BuildRequest, ProfileShapes
 from ..errors import UserError
+from ..hashing import file_sha256
 from ..model.padding import padded_size
 from .cuda_binding import select_binding
 
@@ -41,18 +42,37 @@ def choose_flavour(device: dict) -> tuple[str, list[int]]:
     return "rtx", [sm]
 
 
+def plugin_onnx(checkpoint: str | Path | None, *, progress: bool = True) -> Path:
+    """The cached plugin-variant export of ``checkpoint``, exported on a miss.
+
+    The lookup needs no torch (an install without it runs cached exports and engines); only an
+    export does, and its absence is then said in one line.
+    """
+    from ..export.cache import cache_root, cached_onnx, onnx_cache_key
+
+    sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
+    path = cache_root() / "onnx" / onnx_cache_key(sha, "plugin")
+    if path.is_file():
+        return path
+    if importlib.util.find_spec("torch") is None:
+        raise UserError(
+            "no cached export of this checkpoint, and exporting one needs torch: pip install torch, "
+            "or pass --engine with an engine built elsewhere"
+        )
+    return cached_onnx(checkpoint, "plugin", progress=progress)
+
+
 def engine_for_run(
     checkpoint: str | Path | None, height: int, width: int, batch_size: int = 1, *, progress: bool = True
 ) -> Path:
     """Path of a cached engine for ``checkpoint`` (None: random init) at this frame size."""
     from ..engine.build import build_engine
-    from ..export.cache import cached_onnx
     from ..plugins import trt_plugin_library_path
 
     device = select_binding().device_info()  # UserError on a machine without a GPU
     flavour, targets = choose_flavour(device)
     plugin = trt_plugin_library_path()  # UserError naming `make plugins` when absent
-    onnx = cached_onnx(checkpoint, "plugin", progress=progress)
+    onnx = plugin_onnx(checkpoint, progress=progress)
     request = BuildRequest(
         flavour=flavour,
         onnx=str(onnx),

@@ -1,42 +1,58 @@
 """TensorRT backend: runs an engine of either flavour (classic TensorRT or TensorRT-RTX). No torch.
 
-The engine's sidecar says which flavour, TensorRT version, GPU or RTX targets and plugin build it
-was made for; an engine that does not match this machine is refused with the reasons before
-TensorRT sees it (a mismatched engine fails obscurely or crashes). For TensorRT-RTX the JIT
-runtime cache is kept next to the engine so a second start skips the specialisation.
+An engine is code, so nothing deserialises it before ``check_engine`` has verified it: the
+sidecar must parse, the bytes about to be loaded must hash to its ``engine_sha256``, and the
+TensorRT version, GPU or RTX targets and plugin build it names must be this machine's (a
+mismatched engine fails obscurely or crashes). After loading, the engine's I/O must be the
+contract's (FP32, linear layout, one profile with a batch of 1 allowed) before anything runs.
+
+Threads and contexts: TensorRT lets many threads run one engine only with one
+``IExecutionContext`` each; a context holds the shapes, addresses and scratch memory of one
+enqueue at a time. So every x2 level of an x4/x8 run (each with its own feeder thread and
+compute stream) gets its own ``EngineContext``, and the per-batch path has one of its own,
+used under a lock (``serve`` calls it from several threads).
 
 Two paths: ``interpolate`` copies a batch of windows in and out synchronously (the protocol every
 backend answers); ``double_frame_rate`` is the scheduler's x2 level through the overlapped
 pipeline with device-resident frames (``trt_pipeline``), used by ``interpolate_stream`` for every
-level of x2/x4/x8 runs unless ``TensorRTOptions.pipeline`` is off. The GPU side of both is
-written, not run on a GPU: this project's machines have none (the sidecar checks and the
-pipeline's logic, on a fake CUDA binding, are tested on the CPU).
+level of x2/x4/x8 runs unless ``TensorRTOptions.pipeline`` is off. The GPU side is tested on the
+CPU against fakes of TensorRT and CUDA that enforce the real API's contracts (tests/runtime);
+on a GPU by ``scripts/first_gpu_run.sh``.
+
+For TensorRT-RTX the JIT runtime cache is kept next to the engine so a second start skips the
+specialisation; where that folder is not writable it is kept in the user cache instead.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..engine.sidecar import mismatches, read_sidecar, sidecar_path
+from ..engine.sidecar import EngineTrustError, mismatches, sha256_of, verify_engine
 from ..engine.worker import MODULES
 from ..errors import UserError
+from ..export.cache import cache_root
 from ..export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
 from ..plugins import load_trt_plugin, trt_plugin_library_path
 from .backend import Backend
-from .cuda_binding import select_binding
+from .cuda_binding import CudaBinding, select_binding
 from .cuda_memory import DeviceBuffer, Stream, current_device
 from .scene import SceneCutDetector
 from .scheduler import SchedulerStats
 from .trt_pipeline import pipelined_level
 
 RUNTIME_CACHE_SUFFIX = ".runtime_cache"
+# What the runtime feeds and reads: the export contract's FP32 NCHW tensors, no vectorised layout.
+IO_DTYPE = "FLOAT"
+IO_FORMAT = "LINEAR"
 
 
 @dataclass(frozen=True)
@@ -52,46 +68,189 @@ class TensorRTOptions:
     pipeline: bool = True
 
 
-def engine_environment(flavour: str) -> dict[str, str]:
+def engine_environment(flavour: str, binding: CudaBinding | None = None) -> dict[str, str]:
     """What this machine offers an engine of ``flavour``: version, plugin build, GPU."""
     module = importlib.import_module(MODULES[flavour])
-    from ..engine.sidecar import sha256_of
-
     return {
         "flavour": flavour,
         "tensorrt_version": module.__version__,
         "plugin_sha256": sha256_of(trt_plugin_library_path()),
-        **current_device(),
+        **current_device(binding),
     }
 
 
-def check_engine(engine: Path, environment: dict[str, str] | None = None) -> dict:
-    """The engine's sidecar, or a UserError listing why it cannot run here.
+def check_engine(
+    engine: Path,
+    environment: dict[str, str] | None = None,
+    data: bytes | None = None,
+    binding: CudaBinding | None = None,
+) -> dict:
+    """The engine's sidecar once the engine is verified, or a UserError listing why it cannot run.
 
-    ``environment`` defaults to this machine's (``engine_environment``); tests pass their own.
+    ``data``: the engine bytes that will be deserialised (verified instead of re-reading the
+    file). ``environment`` defaults to this machine's (``engine_environment``); tests pass
+    their own.
     """
-    if not engine.is_file():
-        raise UserError(f"engine not found: {engine}")
-    if not sidecar_path(engine).is_file():
-        raise UserError(
-            f"{engine} has no sidecar {sidecar_path(engine).name}: rebuild it with `stmfnet-trt build`"
-        )
-    description = read_sidecar(engine)
-    flavour = description.get("flavour")
-    if flavour not in MODULES:
-        raise UserError(f"{sidecar_path(engine)} names an unknown flavour {flavour!r}")
+    description = verify_engine(Path(engine), data)
+    flavour = description["flavour"]
     if environment is None:
         if importlib.util.find_spec(MODULES[flavour]) is None:
             raise UserError(
                 f"{engine} is a {flavour} engine and the {MODULES[flavour]} module is not installed"
             )
-        environment = engine_environment(flavour)
+        environment = engine_environment(flavour, binding)
     reasons = mismatches(description, environment)
     if reasons:
         raise UserError(
             f"{engine} cannot run here: " + "; ".join(reasons) + ". Rebuild it with `stmfnet-trt build`."
         )
     return description
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    """The (N, H, W) range of the engine's first optimisation profile (all four inputs alike)."""
+
+    min: tuple[int, int, int]
+    max: tuple[int, int, int]
+
+    def refusal(self, batch: int, height: int, width: int) -> str | None:
+        """Why (batch, height, width) is outside the profile, or None."""
+        shape = (batch, height, width)
+        if all(low <= v <= high for low, v, high in zip(self.min, shape, self.max, strict=True)):
+            return None
+        low, high = ("x".join(map(str, s)) for s in (self.min, self.max))
+        return (
+            f"{batch} window(s) of {width}x{height} (padded) are outside the engine's profile "
+            f"(NxHxW {low} .. {high}); rebuild it with --shapes covering them, or use --tile"
+        )
+
+
+def engine_profile(engine: Any, path: Path) -> EngineProfile:
+    """The first profile's bounds, the same for every input; UserError where they differ."""
+    bounds = set()
+    for name in INPUT_NAMES:
+        low, _, high = engine.get_tensor_profile_shape(name, 0)
+        bounds.add(((low[0], low[2], low[3]), (high[0], high[2], high[3])))
+    if len(bounds) != 1:
+        raise UserError(f"{path}: the four frame inputs have different profiles; rebuild the engine")
+    low, high = bounds.pop()
+    if low[0] != 1:
+        raise UserError(
+            f"{path}: its profile's smallest batch is {low[0]}, but a run's last batch can hold one "
+            "window; rebuild it with a minimum batch of 1 (--shapes 1xHxW:...)"
+        )
+    return EngineProfile(tuple(int(v) for v in low), tuple(int(v) for v in high))
+
+
+def check_io(trt: Any, engine: Any, path: Path) -> None:
+    """Refuse an engine whose frames or output are not FP32 in linear NCHW layout (the contract).
+
+    The runtime moves 4-byte floats in NCHW order; an FP16-I/O or vectorised-layout engine would
+    read them as something else and return garbage without any error.
+    """
+    for name in (*INPUT_NAMES, OUTPUT_NAME):
+        dtype, layout = engine.get_tensor_dtype(name), engine.get_tensor_format(name)
+        if dtype != getattr(trt.DataType, IO_DTYPE) or layout != getattr(trt.TensorFormat, IO_FORMAT):
+            raise UserError(
+                f"{path}: tensor {name} is {dtype.name} in {layout.name} layout; this runtime feeds "
+                f"{IO_DTYPE} {IO_FORMAT} (the export contract): build the engine from our export"
+            )
+
+
+class EngineContext:
+    """One ``IExecutionContext``: a ``Launcher`` for one thread and one stream at a time.
+
+    Every TensorRT result is checked: ``set_input_shape`` / ``set_tensor_address`` return False
+    (not raise) on a shape outside the profile or a bad address, and ``execute_async_v3`` False on
+    a failed enqueue.
+    """
+
+    def __init__(self, context: Any, profile: EngineProfile, path: Path) -> None:
+        if context is None:
+            raise UserError(
+                f"TensorRT could not create an execution context for {path} (out of GPU memory? "
+                "see the log above); free GPU memory or use a smaller profile"
+            )
+        self.context, self.profile, self.path = context, profile, path
+
+    def launch(self, stream: Any, inputs: Sequence[int], output: int, batch: int, height: int, width: int):
+        """Bind device tensors by name and enqueue on ``stream`` (a raw handle, see the binding)."""
+        refusal = self.profile.refusal(batch, height, width)
+        if refusal is not None:
+            raise UserError(refusal)
+        for name, pointer in zip(INPUT_NAMES, inputs, strict=True):
+            if not self.context.set_input_shape(name, (batch, 3, height, width)):
+                shape = f"{batch}x3x{height}x{width}"
+                raise UserError(f"TensorRT refused the shape {shape} for {name} of {self.path}")
+            self._bind(name, pointer)
+        self._bind(OUTPUT_NAME, output)
+        if not self.context.execute_async_v3(stream):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see the log above)")
+
+    def _bind(self, name: str, pointer: int) -> None:
+        if not self.context.set_tensor_address(name, pointer):
+            raise RuntimeError(f"TensorRT refused the device address {pointer:#x} for {name}")
+
+    def close(self) -> None:
+        """Drop the context (TensorRT frees it and its scratch memory when the object goes)."""
+        self.context = None
+
+
+class StreamLauncher:
+    """An ``EngineContext`` seen by the pipeline: its streams are the binding's objects."""
+
+    def __init__(self, context: EngineContext, binding: CudaBinding) -> None:
+        self.context, self.binding = context, binding
+
+    def launch(self, stream: Any, inputs: Sequence[int], output: int, batch: int, height: int, width: int):
+        self.context.launch(self.binding.stream_handle(stream), inputs, output, batch, height, width)
+
+
+class RuntimeCacheFile:
+    """Where the TensorRT-RTX runtime cache lives: beside the engine, else in the user cache.
+
+    Engines are often installed read-only (a package, a container layer); then the cache is kept
+    under ``cache_root()/runtime_cache``, keyed on the engine's sha256, and that is said once.
+    """
+
+    _announced = False
+
+    def __init__(self, engine: Path, engine_sha256: str) -> None:
+        self.beside = engine.with_name(engine.name + RUNTIME_CACHE_SUFFIX)
+        self.fallback = cache_root() / "runtime_cache" / f"{engine_sha256[:24]}{RUNTIME_CACHE_SUFFIX}"
+
+    def read(self) -> bytes | None:
+        for path in (self.beside, self.fallback):
+            if path.is_file():
+                return path.read_bytes()
+        return None
+
+    def write(self, data: bytes) -> Path:
+        """Store ``data`` atomically beside the engine or, where that fails, in the user cache."""
+        try:
+            return _replace_file(self.beside, data)
+        except OSError as exc:
+            path = _replace_file(self.fallback, data)
+            if not RuntimeCacheFile._announced:
+                RuntimeCacheFile._announced = True
+                print(
+                    f"note: {self.beside.parent} is not writable ({exc.strerror}); the TensorRT-RTX "
+                    f"runtime cache is kept in {path.parent}",
+                    file=sys.stderr,
+                )
+            return path
+
+
+def _replace_file(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{threading.get_ident()}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 class TensorRTBackend(Backend):
@@ -101,75 +260,112 @@ class TensorRTBackend(Backend):
 
     def __init__(self, options: TensorRTOptions) -> None:
         engine_path = Path(options.engine)
-        self.description = check_engine(engine_path)
+        self.path = engine_path
+        self.binding = select_binding(options.binding)
+        try:
+            data = engine_path.read_bytes()
+        except OSError as exc:
+            raise EngineTrustError(f"cannot read engine {engine_path}: {exc.strerror}") from None
+        self.description = check_engine(engine_path, data=data, binding=self.binding)
         flavour = self.description["flavour"]
         trt = importlib.import_module(MODULES[flavour])
         load_trt_plugin(trt)
+        self.binding.make_current()
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self.logger)
-        self.engine = self.runtime.deserialize_cuda_engine(engine_path.read_bytes())
+        self.engine = self.runtime.deserialize_cuda_engine(data)
         if self.engine is None:
             raise UserError(f"TensorRT could not deserialize {engine_path} (see the log above)")
-        self.runtime_cache_path = engine_path.with_name(engine_path.name + RUNTIME_CACHE_SUFFIX)
+        check_io(trt, self.engine, engine_path)
+        self.profile = engine_profile(self.engine, engine_path)
+        self.runtime_cache_file: RuntimeCacheFile | None = None
         self.runtime_cache = None
+        self._create_context: Callable[[], Any] = self.engine.create_execution_context
         if flavour == "rtx":
-            config = self.engine.create_runtime_config()
-            self.runtime_cache = config.create_runtime_cache()
-            if self.runtime_cache_path.is_file():
-                self.runtime_cache.deserialize(self.runtime_cache_path.read_bytes())
-            config.set_runtime_cache(self.runtime_cache)
-            self.context = self.engine.create_execution_context(config)
-        else:
-            self.context = self.engine.create_execution_context()
-        self.binding = select_binding(options.binding)
+            self.runtime_cache_file = RuntimeCacheFile(engine_path, self.description["engine_sha256"])
+            self.runtime_cache = self.engine.create_runtime_config().create_runtime_cache()
+            cached = self.runtime_cache_file.read()
+            if cached is not None:
+                self.runtime_cache.deserialize(cached)
+            self._create_context = self._create_rtx_context
         self.integrated = bool(self.binding.device_info()["integrated"])
+        self.pipeline = options.pipeline
+        # The per-batch path: its own context, stream and buffers, one call at a time.
+        self._batch_lock = threading.Lock()
+        self._batch_context = self.new_context()
         self.stream = Stream(self.binding)
         self.buffers = {name: DeviceBuffer(self.binding) for name in (*INPUT_NAMES, OUTPUT_NAME)}
-        self.pipeline = options.pipeline
+
+    def _create_rtx_context(self) -> Any:
+        """A context whose JIT kernels go to (and come from) the one shared runtime cache."""
+        config = self.engine.create_runtime_config()
+        config.set_runtime_cache(self.runtime_cache)
+        return self.engine.create_execution_context(config)
+
+    def new_context(self) -> EngineContext:
+        """A fresh execution context for one thread/stream (a level, or the per-batch path)."""
+        self.binding.make_current()
+        return EngineContext(self._create_context(), self.profile, self.path)
 
     def profile_max_batch(self) -> int:
-        """The largest batch of windows the engine's first profile accepts."""
-        return int(self.engine.get_tensor_profile_shape(INPUT_NAMES[0], 0)[2][0])
-
-    def launch(self, stream: Any, inputs: Sequence[int], output: int, batch: int, height: int, width: int):
-        """``Launcher`` for the pipeline: bind device tensors by name, enqueue on ``stream``."""
-        for name, pointer in zip(INPUT_NAMES, inputs, strict=True):
-            self.context.set_input_shape(name, (batch, 3, height, width))
-            self.context.set_tensor_address(name, pointer)
-        self.context.set_tensor_address(OUTPUT_NAME, output)
-        if not self.context.execute_async_v3(self.binding.stream_handle(stream)):
-            raise RuntimeError("TensorRT execute_async_v3 failed (see the log above)")
+        """The largest batch of windows the engine's profile accepts."""
+        return self.profile.max[0]
 
     def double_frame_rate(
         self, frames: Iterable[np.ndarray], detector: SceneCutDetector, batch_size: int, stats: SchedulerStats
     ) -> Iterator[np.ndarray]:
         """The scheduler's x2 level, pipelined on the GPU (see ``trt_pipeline``); same frames."""
+        batch = max(1, min(batch_size, self.profile_max_batch()))
         if not self.pipeline:
             from .scheduler import double_frame_rate
 
-            return double_frame_rate(frames, self, detector, batch_size, stats)
-        batch = max(1, min(batch_size, self.profile_max_batch()))
-        return pipelined_level(self.binding, self, frames, detector, batch, stats, mapped=self.integrated)
+            return double_frame_rate(frames, self, detector, batch, stats)
+        return self._pipelined_level(frames, detector, batch, stats)
+
+    def _pipelined_level(
+        self, frames: Iterable[np.ndarray], detector: SceneCutDetector, batch: int, stats: SchedulerStats
+    ) -> Iterator[np.ndarray]:
+        """One level with an execution context of its own, dropped when the level ends."""
+        context = self.new_context()
+        try:
+            launcher = StreamLauncher(context, self.binding)
+            yield from pipelined_level(
+                self.binding, launcher, frames, detector, batch, stats, mapped=self.integrated
+            )
+        finally:
+            context.close()
 
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
+        """Batches of at most the profile's largest N, one call at a time on the per-batch context."""
         height, width = windows.shape[-2:]
         padded = pad_to_multiple(windows)
+        refusal = self.profile.refusal(1, *padded.shape[-2:])
+        if refusal is not None:
+            raise UserError(refusal)
+        step = self.profile_max_batch()
+        with self._batch_lock:
+            outputs = [self._run_batch(padded[start : start + step]) for start in range(0, len(padded), step)]
+        return np.concatenate(outputs)[:, :, :height, :width]
+
+    def _run_batch(self, padded: np.ndarray) -> np.ndarray:
         batch, _, channels, padded_h, padded_w = padded.shape
-        frames = [np.ascontiguousarray(padded[:, i]) for i in range(len(INPUT_NAMES))]
         out = np.empty((batch, channels, padded_h, padded_w), np.float32)
+        # Kept alive until the stream is synchronised: an async copy reads them when it runs.
+        frames = [np.ascontiguousarray(padded[:, index]) for index in range(len(INPUT_NAMES))]
         for name, frame in zip(INPUT_NAMES, frames, strict=True):
-            pointer = self.buffers[name].ensure(frame.nbytes)
-            self.stream.upload(pointer, frame)
+            self.stream.upload(self.buffers[name].ensure(frame.nbytes), frame)
         pointers = [self.buffers[name].pointer for name in INPUT_NAMES]
         output = self.buffers[OUTPUT_NAME].ensure(out.nbytes)
-        self.launch(self.stream.stream, pointers, output, batch, padded_h, padded_w)
-        self.stream.download(out, self.buffers[OUTPUT_NAME].pointer)
+        self._batch_context.launch(self.stream.handle, pointers, output, batch, padded_h, padded_w)
+        self.stream.download(out, output)
         self.stream.synchronize()
-        return out[:, :, :height, :width]
+        return out
 
     def close(self) -> None:
-        if self.runtime_cache is not None:
-            self.runtime_cache_path.write_bytes(bytes(self.runtime_cache.serialize()))
+        if self.runtime_cache is not None and self.runtime_cache_file is not None:
+            self.runtime_cache_file.write(bytes(self.runtime_cache.serialize()))
+        self._batch_context.close()
+        self.stream.synchronize()  # a failed call may have left copies queued on the buffers
         for buffer in self.buffers.values():
             buffer.free()
         self.stream.destroy()

@@ -39,7 +39,8 @@ from .frame_ring import Fill, FrameRing, WindowBatcher
 from .scene import SceneCutDetector
 from .scheduler import SchedulerStats, checked_frames, needs_window, pairs, settled
 
-FLOAT_BYTES = 4
+# The engine's I/O is FP32 linear NCHW: TensorRTBackend checks that before any run.
+FLOAT_BYTES = np.dtype(np.float32).itemsize
 STAGING_BUFFERS = 4
 OUTPUT_SETS = 3
 DECODE_AHEAD = 8
@@ -159,7 +160,7 @@ class DeviceFramePipeline:
             free.put(index)
         source = pairs(iter(checked_frames(frames)), detector)
         workers = [
-            threading.Thread(target=_produce, args=(source, decoded, stop), daemon=True),
+            threading.Thread(target=_produce, args=(self.binding, source, decoded, stop), daemon=True),
             threading.Thread(target=self._feed, args=(decoded, results, free, stats, stop), daemon=True),
         ]
         for worker in workers:
@@ -205,11 +206,14 @@ class DeviceFramePipeline:
     ) -> None:
         """Feeder thread: place windows in the ring, upload, launch, queue frames in order."""
         try:
+            self.binding.make_current()
             _Feeder(self, results, free, stop).run(decoded, stats)
         except _Stopped:
             return
         except BaseException as error:  # handed to the encoder thread, which raises it
             _put(results, _Failure(error), stop)
+        finally:
+            self.binding.release_thread()
 
     def close(self) -> None:
         binding = self.binding
@@ -332,15 +336,24 @@ class _Feeder:
         return output_index
 
 
-def _produce(source: Iterator[Any], decoded: queue.Queue, stop: threading.Event) -> None:
-    """Decode thread: read frames and pairs ahead of the feeder."""
+def _produce(
+    binding: CudaBinding, source: Iterator[Any], decoded: queue.Queue, stop: threading.Event
+) -> None:
+    """Decode thread: read frames and pairs ahead of the feeder.
+
+    In an x4/x8 run the source is the previous level, whose frames come off the GPU on this
+    thread, so the binding's context is made current here too.
+    """
     try:
+        binding.make_current()
         for item in source:
             if not _put(decoded, item, stop):
                 return
         _put(decoded, _END, stop)
     except BaseException as error:
         _put(decoded, _Failure(error), stop)
+    finally:
+        binding.release_thread()
 
 
 def _put(target: queue.Queue, item: Any, stop: threading.Event) -> bool:

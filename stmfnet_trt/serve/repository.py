@@ -9,12 +9,18 @@ Layout written (``REPO/``)::
     stmfnet_mini/1/model.onnx    an ONNX graph (onnxruntime backend, CPU instances by default)
 
 Custom code, and which Triton loads it how (checked in Triton's docs and the tensorrt_backend
-history): Triton's TensorRT backend does not find plugins by itself. ``LD_PRELOAD`` of the plugin
-library works with every Triton version; ``--backend-config=tensorrt,plugins="/path/lib.so"``
-exists from release 22.09 (tensorrt_backend r22.09) on. For ONNX, the plugin variant's
-AdaptiveWarp op is registered per model by ``model_operations { op_library_filename }`` in the
-config (ONNX Runtime backend); the portable variant needs no library at all, which is why it is
-the one to deploy on CPU-only nodes.
+history): Triton's TensorRT backend does not find plugins by itself; it loads the libraries named
+by ``--backend-config=tensorrt,plugins="/path/lib.so"`` (release 22.09 on) into its TensorRT's
+plugin registry. ``LD_PRELOAD`` does not work for this library: it does not link libnvinfer and
+self-registers only in TensorRT libraries already loaded when it is, which a preloaded library
+never finds. For ONNX, the plugin variant's AdaptiveWarp op is registered per model by
+``model_operations { op_library_filename }`` in the config (ONNX Runtime backend); the portable
+variant needs no library at all, which is why it is the one to deploy on CPU-only nodes.
+
+Engines are code: the engine is verified against its sidecar's ``engine_sha256`` before it is
+described, and the copy written into the repository is verified again. Only classic TensorRT
+engines are packaged: Triton's ``tensorrt_plan`` backend links classic TensorRT, which cannot
+load a TensorRT-RTX engine.
 
 Tensor names and dims are read from the model (the ONNX graph, or the engine's sidecar: an engine
 cannot be opened without a GPU) and checked against the contract before anything is written.
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.request import ProfileShapes
-from ..engine.sidecar import read_sidecar, sha256_of, sidecar_path
+from ..engine.sidecar import sha256_of, sidecar_path, verify_engine
 from ..errors import UserError
 from ..io.atomic import AtomicOutput
 from ..plugins import ort_op_library_path, trt_plugin_library_path
@@ -119,12 +125,14 @@ def describe_onnx(path: Path) -> ModelFacts:
 
 def describe_engine(path: Path, plugin: Path | None) -> ModelFacts:
     """Tensors and batch limit of an engine from its sidecar, and the plugin build it needs."""
-    if not sidecar_path(path).is_file():
-        raise UserError(f"{path} has no sidecar {sidecar_path(path).name}: build it with `stmfnet-trt build`")
-    sidecar = read_sidecar(path)
-    profiles = [ProfileShapes.parse(text) for text in sidecar.get("profiles", [])]
-    if not profiles:
-        raise UserError(f"{sidecar_path(path)} names no optimisation profile")
+    sidecar = verify_engine(path)
+    if sidecar["flavour"] != "tensorrt":
+        raise UserError(
+            f"{path} is a TensorRT-RTX engine; Triton's tensorrt_plan backend runs classic TensorRT "
+            "engines only: build one with `stmfnet-trt build --target tensorrt`, or serve this one "
+            "with `stmfnet-trt serve --backend tensorrt --engine`"
+        )
+    profiles = [ProfileShapes.parse(text) for text in sidecar["profiles"]]
     library = plugin or trt_plugin_library_path()
     if sidecar.get("plugin_sha256") and sha256_of(library) != sidecar["plugin_sha256"]:
         raise UserError(
@@ -202,15 +210,17 @@ def _readme(facts: ModelFacts, options: RepositoryOptions, library_path: str | N
     name = options.model_name
     start = ["# Triton model repository for ST-MFNet Mini", "", f"Model `{name}` version {options.version}, "]
     if facts.kind == "engine":
-        start[-1] += "a TensorRT engine. The engine needs our AdaptiveWarp plugin library:"
+        start[-1] += "a TensorRT engine. The engine needs our AdaptiveWarp plugin library,"
         start += [
+            "which Triton's TensorRT backend loads when told to (Triton 22.09 and later):",
             "",
             "```",
-            "# Triton 22.09 and later: the TensorRT backend loads it",
             f'tritonserver --model-repository=$PWD --backend-config=tensorrt,plugins="{library_path}"',
-            "# any Triton version: preload it into the server process",
-            f"LD_PRELOAD={library_path}:$LD_PRELOAD tritonserver --model-repository=$PWD",
             "```",
+            "",
+            "(`LD_PRELOAD` does not work: the library registers itself only in a TensorRT that is",
+            "already loaded when it is.) The engine and the plugin library are executable code: serve",
+            "them only from a builder you trust; `model.plan.json` holds the engine's sha256.",
             "",
             "The plugin must be the build the engine was made with (checked against its sidecar when",
             "this repository was written), and the engine must run on the GPU model and TensorRT",
@@ -247,7 +257,7 @@ def write_repository(model: Path, repo: Path, options: RepositoryOptions = Repos
         raise UserError(f"{repo} exists; pass --overwrite to replace it")
     if not repo.parent.is_dir():
         raise UserError(f"{repo}: the folder {repo.parent} does not exist")
-    output = AtomicOutput(repo, directory=True)
+    output = AtomicOutput(repo, directory=True, overwrite=options.overwrite)
     try:
         library_path = None
         if facts.library is not None:
@@ -264,6 +274,7 @@ def write_repository(model: Path, repo: Path, options: RepositoryOptions = Repos
             shutil.copy2(model.parent / extra, version_dir / extra)
         if facts.kind == "engine":
             shutil.copy2(sidecar_path(model), version_dir / f"{target}.json")
+            verify_engine(version_dir / target)  # what is packaged, not what was described
         (model_dir / "config.pbtxt").write_text(config_text(facts, options, library_path))
         (output.temp / "README.md").write_text(_readme(facts, options, library_path))
     except BaseException:

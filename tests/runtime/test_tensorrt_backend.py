@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -22,12 +23,20 @@ def _has_gpu() -> bool:
     return True
 
 
-RTX_SIDECAR = {"flavour": "rtx", "tensorrt_version": "1.7.1", "rtx_targets": [86, 89], "plugin_sha256": "aa"}
+ENGINE_BYTES = b"engine bytes"
+RTX_SIDECAR = {
+    "flavour": "rtx",
+    "tensorrt_version": "1.7.1",
+    "rtx_targets": [86, 89],
+    "plugin_sha256": "a" * 64,
+    "profiles": ["1x128x128:1x256x256:2x512x512"],
+    "engine_sha256": hashlib.sha256(ENGINE_BYTES).hexdigest(),
+}
 
 
 def engine_with_sidecar(tmp_path, sidecar: dict | None):
     engine = tmp_path / "model.plan"
-    engine.write_bytes(b"engine bytes")
+    engine.write_bytes(ENGINE_BYTES)
     if sidecar is not None:
         (tmp_path / "model.plan.json").write_text(json.dumps(sidecar))
     return engine
@@ -35,7 +44,12 @@ def engine_with_sidecar(tmp_path, sidecar: dict | None):
 
 def test_matching_engine_is_accepted(tmp_path):
     engine = engine_with_sidecar(tmp_path, RTX_SIDECAR)
-    here = {"flavour": "rtx", "tensorrt_version": "1.7.1", "plugin_sha256": "aa", "compute_capability": "8.6"}
+    here = {
+        "flavour": "rtx",
+        "tensorrt_version": "1.7.1",
+        "plugin_sha256": "a" * 64,
+        "compute_capability": "8.6",
+    }
     assert check_engine(engine, here) == RTX_SIDECAR
 
 
@@ -44,7 +58,7 @@ def test_engine_for_other_targets_or_plugin_is_refused_with_reasons(tmp_path):
     here = {
         "flavour": "rtx",
         "tensorrt_version": "1.7.1",
-        "plugin_sha256": "bb",
+        "plugin_sha256": "b" * 64,
         "compute_capability": "12.0",
     }
     with pytest.raises(UserError) as info:
@@ -113,7 +127,7 @@ def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path)
     from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
     from stmfnet_trt.runtime.scene import SceneCutDetector
     from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
-    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+    from stmfnet_trt.runtime.tensorrt_backend import StreamLauncher, TensorRTBackend, TensorRTOptions
     from stmfnet_trt.runtime.trt_pipeline import DeviceFramePipeline, idle_fraction
 
     request = BuildRequest(
@@ -129,7 +143,8 @@ def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path)
     expected = list(interpolate_stream(iter(frames), reference, 2, no_cuts, 4))
     with TensorRTBackend(TensorRTOptions(engine)) as backend:
         got = list(interpolate_stream(iter(frames), backend, 2, no_cuts, 4))
-        pipeline = DeviceFramePipeline(backend.binding, backend, 200, 230, 4, measure=True)
+        launcher = StreamLauncher(backend.new_context(), backend.binding)
+        pipeline = DeviceFramePipeline(backend.binding, launcher, 200, 230, 4, measure=True)
         try:
             list(pipeline.double_frame_rate(iter(frames * 4), no_cuts, SchedulerStats()))
             idle = idle_fraction(pipeline.launch_intervals())

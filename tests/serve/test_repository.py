@@ -98,14 +98,19 @@ def test_plugin_variant_onnx_registers_the_op_library(serve_python, tmp_path):
     assert config["version_policy"] == {"specific": {"versions": ["3"]}}
 
 
-def fake_engine(folder: Path, plugin: Path, profile: str) -> Path:
+ENGINE_BYTES = b"not a real engine"
+
+
+def fake_engine(folder: Path, plugin: Path, profile: str, flavour: str = "tensorrt") -> Path:
     """An engine stand-in with the sidecar `stmfnet-trt build` writes (the fields read here)."""
     engine = folder / "model.engine"
-    engine.write_bytes(b"not a real engine")
+    engine.write_bytes(ENGINE_BYTES)
     sidecar = {
-        "flavour": "tensorrt",
+        "flavour": flavour,
+        "tensorrt_version": "10.16.1",
         "profiles": [profile],
         "plugin_sha256": hashlib.sha256(plugin.read_bytes()).hexdigest(),
+        "engine_sha256": hashlib.sha256(ENGINE_BYTES).hexdigest(),
     }
     engine.with_name("model.engine.json").write_text(json.dumps(sidecar))
     return engine
@@ -126,7 +131,45 @@ def test_engine_repository(serve_python, tmp_path):
     assert (tmp_path / "repo" / "plugins" / plugin.name).read_bytes() == plugin.read_bytes()
     readme = (tmp_path / "repo" / "README.md").read_text()
     assert f'--backend-config=tensorrt,plugins="/models/plugins/{plugin.name}"' in readme
-    assert f"LD_PRELOAD=/models/plugins/{plugin.name}" in readme
+    # LD_PRELOAD cannot register the creator (no TensorRT is loaded yet when it is): not offered.
+    assert "LD_PRELOAD=" not in readme
+
+
+def test_rtx_engine_is_not_packaged_as_tensorrt_plan(tmp_path):
+    engine = fake_engine(tmp_path, trt_plugin_library_path(), "1x128x128:1x256x256:1x512x512", "rtx")
+    with pytest.raises(UserError, match="TensorRT-RTX engine; Triton's tensorrt_plan backend"):
+        write_repository(engine, tmp_path / "repo")
+    assert not (tmp_path / "repo").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("engine", "does not match the engine_sha256"),
+        ("sidecar-json", "is not valid JSON"),
+        ("sidecar-type", "field 'profiles' has an invalid value"),
+        ("sidecar-forged-hash", "field 'engine_sha256' has an invalid value"),
+        ("no-sidecar", "has no sidecar"),
+    ],
+)
+def test_engine_whose_sidecar_is_missing_bad_or_unmatched_is_refused(tmp_path, damage, message):
+    engine = fake_engine(tmp_path, trt_plugin_library_path(), "1x128x128:1x256x256:1x512x512")
+    sidecar = engine.with_name("model.engine.json")
+    fields = json.loads(sidecar.read_text())
+    if damage == "engine":
+        engine.write_bytes(ENGINE_BYTES + b" with a payload")
+    elif damage == "sidecar-json":
+        sidecar.write_text("{not json")
+    elif damage == "sidecar-type":
+        sidecar.write_text(json.dumps({**fields, "profiles": "1x128x128:1x256x256:1x512x512"}))
+    elif damage == "sidecar-forged-hash":
+        sidecar.write_text(json.dumps({**fields, "engine_sha256": "../../etc/passwd"}))
+    else:
+        sidecar.unlink()
+    with pytest.raises(UserError, match=message) as info:
+        write_repository(engine, tmp_path / "repo")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "repo").exists()
 
 
 def test_engine_with_another_plugin_build_is_refused(tmp_path):
