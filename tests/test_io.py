@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.io.atomic import OUTPUT_MARKER, folder_entries_of_ours
 from stmfnet_trt.io import DEFAULT_FOLDER_FPS, open_sink, open_source
 from stmfnet_trt.io import video_sink as video_sink_module
 from stmfnet_trt.io.rates import as_fps, snap_standard_rate
@@ -334,7 +335,9 @@ def test_folder_output_is_lossless_png_and_warns_about_audio(tmp_path, demo, car
             sink.write(frame)
         assert not out.exists()
     assert "cannot hold audio" in caplog.text
-    assert sorted(os.listdir(out)) == ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
+    frames = ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
+    assert sorted(os.listdir(out)) == [OUTPUT_MARKER, *frames]  # the marker says the folder is ours
+    assert folder_entries_of_ours(out) == frames
     with open_source(out, fps=NTSC) as back:
         frames = list(back)
     assert all(np.array_equal(a, b) for a, b in zip(frames, carphone_frames[:3], strict=True))
@@ -351,7 +354,8 @@ def test_exception_inside_with_leaves_nothing(tmp_path, carphone_frames, name):
         open_sink(tmp_path / name, 176, 144, NTSC) as sink,
     ):
         sink.write(carphone_frames[0])
-        assert len(os.listdir(tmp_path)) == 1 and os.listdir(tmp_path)[0].startswith(".")
+        lock, temp = sorted(os.listdir(tmp_path), key=lambda n: not n.endswith("lock"))  # both hidden
+        assert temp.startswith(f".{Path(name).stem}.partial-") and lock == f".{name}.stmfnet-trt-lock"
         raise RuntimeError("model crashed")
     assert os.listdir(tmp_path) == []
 

@@ -16,8 +16,11 @@ like, and lets a runtime pad on the GPU or tile without re-exporting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ..errors import UserError
 from ..model.padding import SIZE_MULTIPLE, check_frame_size, padded_size
 
 INPUT_NAMES = ("frame0", "frame1", "frame2", "frame3")
@@ -55,3 +58,70 @@ def pad_to_multiple(frames: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.nda
     if pad[-1] == (0, 0) and pad[-2] == (0, 0):
         return frames
     return np.pad(frames, pad, mode="reflect")
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One graph input or output as any runtime reports it: name, element type, dims.
+
+    ``dtype`` is ONNX Runtime's spelling (``tensor(float)``); a dim is an int or a symbolic name.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int | str | None, ...]
+
+
+FLOAT_TENSOR = "tensor(float)"
+
+
+def _fixed_channels(tensor: TensorInfo) -> int | None:
+    """The channel dim where the graph fixes it; None where it is symbolic or unknown."""
+    channels = tensor.shape[1]
+    return channels if isinstance(channels, int) else None
+
+
+def interface_problems(inputs: list[TensorInfo], outputs: list[TensorInfo]) -> list[str]:
+    """What keeps a graph's I/O from the contract above (empty when it matches)."""
+    problems = []
+    names = tuple(t.name for t in inputs)
+    if names != INPUT_NAMES:
+        problems.append(f"inputs are {list(names)}, expected {list(INPUT_NAMES)}")
+    if [t.name for t in outputs] != [OUTPUT_NAME]:
+        problems.append(f"outputs are {[t.name for t in outputs]}, expected ['{OUTPUT_NAME}']")
+    for tensor in [*inputs, *outputs]:
+        if tensor.dtype != FLOAT_TENSOR:
+            problems.append(f"{tensor.name} is {tensor.dtype}, expected float32")
+        if len(tensor.shape) != 4 or _fixed_channels(tensor) not in (3, None):
+            problems.append(f"{tensor.name} has shape {list(tensor.shape)}, expected (N, 3, H, W)")
+    return problems
+
+
+def check_export_contract(
+    path: str, metadata: dict[str, str], inputs: list[TensorInfo], outputs: list[TensorInfo], *, force: bool
+) -> None:
+    """Refuse a graph that is not one of our exports before it computes anything.
+
+    The tensor names alone prove little: a graph with the right names and other maths would be
+    run without a word and write wrong frames. Our exporter stamps every file (variant,
+    checkpoint sha256, the contract text); a file without the stamp runs only when ``force``
+    is given. A graph whose I/O cannot fit the contract is refused even then. The stamp is not a
+    signature: ``stmfnet-trt check`` measures a file against its checkpoint.
+    """
+    problems = interface_problems(inputs, outputs)
+    if problems:
+        raise UserError(f"{path} does not follow the export contract: {'; '.join(problems)}")
+    if force:
+        return
+    variant = metadata.get(META_VARIANT)
+    if variant not in VARIANTS or not metadata.get(META_CHECKPOINT_SHA256):
+        raise UserError(
+            f"{path} carries no stmfnet-trt export metadata (not written by `stmfnet-trt export`); "
+            "refusing to run it. Export your checkpoint with `stmfnet-trt export`, or accept this file "
+            "as it is with force_foreign_onnx (CLI: --force-onnx)"
+        )
+    if metadata.get(META_CONTRACT) != CONTRACT_TEXT:
+        raise UserError(
+            f"{path} was exported for another interface ({metadata.get(META_CONTRACT)!r}); "
+            "re-export it with this version of stmfnet-trt"
+        )

@@ -26,9 +26,16 @@ class FolderSink(FrameSink):
     """Writes PNG frames into a temporary folder that ``close`` renames onto ``path``."""
 
     def __init__(
-        self, path: Path, width: int, height: int, fps: Fraction, *, audio_from: Path | None
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: Fraction,
+        *,
+        audio_from: Path | None,
+        overwrite: bool = False,
     ) -> None:
-        super().__init__(AtomicOutput(path, directory=True), width, height, fps)
+        super().__init__(AtomicOutput(path, directory=True, overwrite=overwrite), width, height, fps)
         if audio_from is not None and has_audio(audio_from):
             log.warning("%s: a frame folder cannot hold audio; the audio of %s is not kept", path, audio_from)
         log.info("%s: writing PNG frames; their rate (%s fps) is not stored in the folder", path, fps)

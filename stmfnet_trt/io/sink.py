@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from stmfnet_trt.errors import UserError
+from stmfnet_trt.io.atomic import check_replaceable_folder
 from stmfnet_trt.io.folder_sink import FolderSink
 from stmfnet_trt.io.frame_sink import FrameSink
 from stmfnet_trt.io.rates import as_fps
@@ -27,25 +28,53 @@ def is_folder_output(path: PathLike) -> bool:
     return text.endswith(("/", os.sep)) or Path(text).suffix == ""
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name the same file or folder (through links, when they exist)."""
-    if a.exists() and b.exists():
-        return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
+def _real(path: Path) -> Path:
+    """The absolute path with every link resolved (as far as it exists)."""
+    return Path(os.path.realpath(path))
 
 
-def _check_output_path(path: Path, folder: bool, overwrite: bool, inputs: Iterable[Path]) -> None:
+def _check_not_over_inputs(path: Path, inputs: Iterable[Path]) -> None:
+    """Refuse an output that is an input, contains one, or lies inside an input folder."""
+    out = _real(path)
     for input_path in inputs:
-        if _same_file(path, input_path):
+        source = _real(input_path)
+        if out == source:
             raise UserError(f"{path}: the output would overwrite the input {input_path}; choose another name")
-    if not path.parent.is_dir():
-        raise UserError(f"{path}: the folder {path.parent} does not exist")
-    if path.exists() or path.is_symlink():
+        if source.is_relative_to(out):
+            raise UserError(f"{path}: the output would contain the input {input_path}; choose another name")
+        if out.is_relative_to(source):
+            raise UserError(
+                f"{path}: the output lies inside the input folder {input_path}; write it elsewhere"
+            )
+
+
+def check_output_path(path: PathLike, overwrite: bool, inputs: Iterable[PathLike] = ()) -> None:
+    """Every refusal an output can meet, before anything is created (see ``open_sink``).
+
+    Besides the inputs, a folder output may not be (or contain) the current folder, and an
+    existing folder is only ever replaced when it is a finished output of ours holding nothing
+    else (``io.atomic``): nothing the user owns is removed, whatever ``overwrite`` says.
+    """
+    out = Path(path)
+    folder = is_folder_output(path)
+    if not folder and out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UserError(
+            f"{out}: unsupported output type {out.suffix!r}; use {', '.join(sorted(VIDEO_SUFFIXES))} "
+            "or a folder name (no extension, or ending in /) for PNG frames"
+        )
+    _check_not_over_inputs(out, [Path(p) for p in inputs])
+    if Path.cwd().resolve().is_relative_to(_real(out)):
+        raise UserError(f"{path}: the output would replace the current folder; name a new folder")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: the folder {out.parent} does not exist")
+    if out.exists() or out.is_symlink():
         if not overwrite:
-            raise UserError(f"{path} already exists; choose another name or allow overwriting")
-        if path.is_dir() != folder:
-            kind = "a folder" if path.is_dir() else "a file"
-            raise UserError(f"{path} exists and is {kind}; refusing to replace it with another kind")
+            raise UserError(f"{out} already exists; choose another name or allow overwriting")
+        if out.is_dir() != folder or (out.is_symlink() and folder):
+            kind = "a folder" if out.is_dir() else "a file"
+            raise UserError(f"{out} exists and is {kind}; refusing to replace it with another kind")
+        if folder:
+            check_replaceable_folder(out)
 
 
 def open_sink(
@@ -79,16 +108,12 @@ def open_sink(
     so that an exception removes the partial output.
 
     Raises:
-        UserError: the output exists (and not ``overwrite``), is an input, its folder is
-            missing, its extension is not supported, or a setting is out of range.
+        UserError: the output exists (and not ``overwrite``), is, contains or lies inside an
+            input, would replace the current folder or a folder that is not an output of ours,
+            its folder is missing, its extension is not supported, or a setting is out of range.
+        OutputBusyError: another process is writing the same output.
     """
     out = Path(path)
-    folder = is_folder_output(path)
-    if not folder and out.suffix.lower() not in VIDEO_SUFFIXES:
-        raise UserError(
-            f"{out}: unsupported output type {out.suffix!r}; use {', '.join(sorted(VIDEO_SUFFIXES))} "
-            "or a folder name (no extension, or ending in /) for PNG frames"
-        )
     if width <= 0 or height <= 0:
         raise UserError(f"{out}: frame size {width}x{height} is not positive")
     if not 0 <= crf <= 51:
@@ -96,7 +121,9 @@ def open_sink(
     rate = as_fps(fps)
     audio_path = None if audio_from is None else Path(audio_from)
     protected = [Path(p) for p in inputs] + ([audio_path] if audio_path else [])
-    _check_output_path(out, folder, overwrite, protected)
-    if folder:
-        return FolderSink(out, width, height, rate, audio_from=audio_path)
-    return VideoSink(out, width, height, rate, audio_from=audio_path, crf=crf, trim_audio=trim_audio)
+    check_output_path(out, overwrite, protected)
+    if is_folder_output(path):
+        return FolderSink(out, width, height, rate, audio_from=audio_path, overwrite=overwrite)
+    return VideoSink(
+        out, width, height, rate, audio_from=audio_path, crf=crf, trim_audio=trim_audio, overwrite=overwrite
+    )

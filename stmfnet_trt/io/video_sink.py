@@ -77,8 +77,9 @@ class VideoSink(FrameSink):
         audio_from: Path | None,
         crf: int,
         trim_audio: bool = False,
+        overwrite: bool = False,
     ) -> None:
-        super().__init__(AtomicOutput(path, directory=False), width, height, fps)
+        super().__init__(AtomicOutput(path, directory=False, overwrite=overwrite), width, height, fps)
         self._trim_audio = trim_audio
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioTransfer | None = None
@@ -131,7 +132,10 @@ class VideoSink(FrameSink):
         self._mux(self._stream.encode(None))
         if self._audio is not None:
             self._audio.finish(Fraction(self.frames_written) / self.fps if self._trim_audio else None)
-        self._container.close()
+        try:  # writes the trailer (the MP4 index): a full disk often shows only here
+            self._container.close()
+        except av.error.FFmpegError as exc:
+            raise UserError(f"{self.path}: finishing the video failed ({exc.strerror})") from exc
 
     def _release(self) -> None:
         if self._audio is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
+from ..export.contract import INPUT_NAMES, OUTPUT_NAME, TensorInfo, check_export_contract, pad_to_multiple
 from .backend import Backend
 from .ort_session import create_session
 
@@ -21,12 +21,19 @@ class OnnxRuntimeOptions:
     """How to build the ORT backend.
 
     ``threads`` sets ORT's intra-op threads (None: ORT's default, all cores). ``providers``
-    restricts the execution providers, e.g. ("CPUExecutionProvider",).
+    restricts the execution providers, e.g. ("CPUExecutionProvider",). ``force_foreign_onnx``
+    runs a file without our export metadata (``export.contract.check_export_contract``).
     """
 
     model: Path
     threads: int | None = None
     providers: tuple[str, ...] | None = None
+    force_foreign_onnx: bool = False
+
+
+def _tensor_info(node_arg) -> TensorInfo:
+    """ONNX Runtime's ``NodeArg`` as the contract check reads it."""
+    return TensorInfo(node_arg.name, node_arg.type, tuple(node_arg.shape))
 
 
 class OnnxRuntimeBackend(Backend):
@@ -37,6 +44,13 @@ class OnnxRuntimeBackend(Backend):
     def __init__(self, options: OnnxRuntimeOptions) -> None:
         self.session = create_session(options.model, threads=options.threads, providers=options.providers)
         self.providers = tuple(self.session.get_providers())
+        check_export_contract(
+            str(options.model),
+            dict(self.session.get_modelmeta().custom_metadata_map),
+            [_tensor_info(t) for t in self.session.get_inputs()],
+            [_tensor_info(t) for t in self.session.get_outputs()],
+            force=options.force_foreign_onnx,
+        )
 
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
         height, width = windows.shape[-2:]

@@ -122,13 +122,17 @@ def needs_window(pair: _Pair, stats: SchedulerStats) -> bool:
 
 def settled(raw: np.ndarray, first: np.ndarray, second: np.ndarray, stats: SchedulerStats) -> np.ndarray:
     """The frame a window contributes: its (3, H, W) raw output clamped to [0, 1], or, where the
-    network diverged (output beyond the margin), the blend of the pair ``first``/``second``.
+    network diverged (output beyond the margin, or NaN/inf anywhere), the blend of the pair
+    ``first``/``second``.
 
     A diverged output clamped is garbage (saturated noise) in the user's video; the blend is a
     soft but faithful frame. Every backend path goes through here, so they stay bit-identical,
     and the count lets ``run`` say how many frames were replaced.
     """
-    if raw.min() < -VALID_OUTPUT_MARGIN or raw.max() > 1.0 + VALID_OUTPUT_MARGIN:
+    # Written so that NaN fails the test: ``NaN > 1.5`` is False, ``NaN <= 1.5`` is False too, and
+    # a non-finite output (an overflowing network, a forged model) must not pass as a black frame.
+    lowest, highest = raw.min(), raw.max()
+    if not (lowest >= -VALID_OUTPUT_MARGIN and highest <= 1.0 + VALID_OUTPUT_MARGIN):
         stats.diverged_windows += 1
         return (first + second) * np.float32(0.5)
     return np.clip(raw, 0.0, 1.0)

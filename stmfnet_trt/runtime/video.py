@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..io import open_sink, open_source
+from ..io.sink import check_output_path
 from ..model.padding import check_frame_size
 from .backend import Backend
 from .scene import SceneCutDetector
@@ -64,6 +65,32 @@ def _counted(frames: Iterator[np.ndarray], counter: list[int]) -> Iterator[np.nd
         yield frame
 
 
+def _first_frames(reader, options: RunOptions) -> tuple[Iterator[np.ndarray], list[np.ndarray]]:
+    """The reader's frames (cut to ``max_frames``) and the first two, which must exist."""
+    check_frame_size(reader.height, reader.width)
+    frames = iter(reader)
+    if options.max_frames is not None:
+        frames = itertools.islice(frames, options.max_frames)
+    head = list(itertools.islice(frames, MIN_FRAMES))
+    if len(head) < MIN_FRAMES:
+        raise InputError(
+            f"{reader.path}: need at least {MIN_FRAMES} frames to interpolate, found {len(head)}"
+        )
+    return frames, head
+
+
+def check_run(source: str | Path, output: str | Path, options: RunOptions = RunOptions()) -> None:
+    """Every refusal ``interpolate_video`` can meet before its first frame, without a model.
+
+    The CLI calls it before it loads, exports or builds anything, so that a wrong path or a
+    broken clip costs a second, not the minutes of a first export or engine build.
+    """
+    levels_for_factor(options.factor)
+    with open_source(Path(source), fps=options.input_fps) as reader:
+        _first_frames(reader, options)
+    check_output_path(output, options.overwrite, inputs=[source])
+
+
 def interpolate_video(
     source: str | Path, output: str | Path, backend: Backend, options: RunOptions = RunOptions()
 ) -> RunSummary:
@@ -75,13 +102,7 @@ def interpolate_video(
     levels_for_factor(options.factor)  # validate before touching any file
     source, output = Path(source), Path(output)
     with open_source(source, fps=options.input_fps) as reader:
-        check_frame_size(reader.height, reader.width)
-        frames = iter(reader)
-        if options.max_frames is not None:
-            frames = itertools.islice(frames, options.max_frames)
-        head = list(itertools.islice(frames, MIN_FRAMES))
-        if len(head) < MIN_FRAMES:
-            raise InputError(f"{source}: need at least {MIN_FRAMES} frames to interpolate, found {len(head)}")
+        frames, head = _first_frames(reader, options)
         truncated = options.max_frames is not None
         fps = reader.fps * options.factor
         read = [0]
