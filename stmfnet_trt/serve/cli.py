@@ -7,6 +7,7 @@ are imported when a command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +16,12 @@ from ..errors import UserError
 from ..runtime.backend import Backend
 from .model_io import (
     DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
     DEFAULT_MODEL_NAME,
     DEFAULT_MODEL_VERSION,
     DEFAULT_QUEUE_DELAY_US,
+    LOOPBACK,
 )
 
 BackendFactory = Callable[[argparse.Namespace], Backend]
@@ -25,7 +29,7 @@ BackendFactory = Callable[[argparse.Namespace], Backend]
 
 def cmd_serve(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     """Build the local backend once and serve it until SIGINT/SIGTERM."""
-    from .server import ServeOptions, serve_backend
+    from .server import ServeOptions, is_loopback, serve_backend
 
     if args.backend == "triton":
         raise UserError("serve runs a model here: pick a local backend (onnxruntime, tensorrt, torch, ...)")
@@ -38,13 +42,24 @@ def cmd_serve(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         model_version=args.model_version,
         max_batch_size=args.max_batch_size,
         queue_delay_us=args.queue_delay_us,
+        max_side=args.max_side,
+        max_pixels=args.max_pixels,
     )
 
     def announce() -> None:
+        if not is_loopback(options.host):
+            print(
+                f"warning: listening on {options.host}, beyond this machine, with no authentication: "
+                "anyone who can reach it can use it; put it behind a firewall or an authenticating proxy",
+                file=sys.stderr,
+                flush=True,
+            )
         print(
             f"serving {options.model_name} version {options.model_version} ({backend.name} backend): "
             f"HTTP {options.host}:{options.http_port}, gRPC {options.host}:{options.grpc_port}, "
-            f"metrics :{options.metrics_port}; ready at /v2/models/{options.model_name}/ready",
+            f"metrics {options.host}:{options.metrics_port}; frames up to {options.max_side} px a side "
+            f"and {options.max_pixels} pixels, {options.max_batch_size} windows a request; "
+            f"ready at /v2/models/{options.model_name}/ready",
             flush=True,
         )
 
@@ -61,14 +76,32 @@ def add_serve_parser(
         "serve", help="serve a backend on a Triton Inference Server (HTTP + gRPC, dynamic batching)"
     )
     parser.add_argument(
-        "--host", default="0.0.0.0", help="address to listen on (127.0.0.1: this machine only)"
+        "--host",
+        default=LOOPBACK,
+        help="address to listen on (default: this machine only; 0.0.0.0 opens it to the network, "
+        "with no authentication)",
     )
     parser.add_argument("--http-port", type=positive_int, default=8000)
     parser.add_argument("--grpc-port", type=positive_int, default=8001)
     parser.add_argument("--metrics-port", type=positive_int, default=8002)
     _add_model_identity(parser, "name to serve the model under", "version to serve it as")
     parser.add_argument(
-        "--max-batch-size", type=positive_int, default=DEFAULT_MAX_BATCH_SIZE, help="windows per backend call"
+        "--max-batch-size",
+        type=positive_int,
+        default=DEFAULT_MAX_BATCH_SIZE,
+        help="windows per backend call, and per request",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=positive_int,
+        default=DEFAULT_MAX_SIDE,
+        help="largest frame side a request may send, in pixels (default: DCI 4K width)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        help="largest frame area a request may send (default: DCI 4K padded to 128, 4096x2176)",
     )
     parser.add_argument(
         "--queue-delay-us",
