@@ -35,6 +35,7 @@ import queue
 import threading
 import traceback
 from collections.abc import Iterator
+from typing import ClassVar
 
 import gi
 import numpy as np
@@ -50,7 +51,6 @@ from stmfnet_trt.model.padding import check_frame_size  # noqa: E402
 from stmfnet_trt.runtime.backend import Backend  # noqa: E402
 from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector  # noqa: E402
 from stmfnet_trt.runtime.scheduler import (  # noqa: E402
-    SUPPORTED_FACTORS,
     SchedulerStats,
     interpolate_stream,
     levels_for_factor,
@@ -115,8 +115,8 @@ class _Frames:
 
     def to_model(self, buffer: Gst.Buffer) -> np.ndarray:
         """An input buffer -> a float32 (3, H, W) model frame (the buffer's own strides honoured)."""
-        meta = GstVideo.buffer_get_video_meta(buffer)
-        offsets, strides = (meta.offset, meta.stride) if meta is not None else (self.info.offset, self.info.stride)
+        meta = GstVideo.buffer_get_video_meta(buffer) or self.info  # a decoder's own strides win
+        offsets, strides = meta.offset, meta.stride
         planes_count = len(self.layout.planes)
         ok, mapped = buffer.map(Gst.MapFlags.READ)
         if not ok:
@@ -159,7 +159,7 @@ class StmfnetInterp(Gst.Element):
         Gst.PadTemplate.new("sink", Gst.PadDirection.SINK, Gst.PadPresence.ALWAYS, CAPS),
         Gst.PadTemplate.new("src", Gst.PadDirection.SRC, Gst.PadPresence.ALWAYS, CAPS),
     )
-    __gproperties__ = {
+    __gproperties__: ClassVar[dict[str, tuple]] = {
         "factor": (int, "factor", "frame-rate multiplier: 2, 4 or 8", 2, 8, 2, GObject.ParamFlags.READWRITE),
         "backend": (
             str,
@@ -186,7 +186,15 @@ class StmfnetInterp(Gst.Element):
             DEFAULT_THRESHOLD,
             GObject.ParamFlags.READWRITE,
         ),
-        "batch-size": (int, "batch size", "windows per inference call", 1, 64, 1, GObject.ParamFlags.READWRITE),
+        "batch-size": (
+            int,
+            "batch size",
+            "windows per inference call",
+            1,
+            64,
+            1,
+            GObject.ParamFlags.READWRITE,
+        ),
     }
 
     def __init__(self) -> None:
@@ -225,7 +233,9 @@ class StmfnetInterp(Gst.Element):
         if self._failed:
             return
         self._failed = True
-        error = GLib.Error.new_literal(Gst.StreamError.quark(), f"stmfnetinterp: {text}", Gst.StreamError.FAILED)
+        error = GLib.Error.new_literal(
+            Gst.StreamError.quark(), f"stmfnetinterp: {text}", Gst.StreamError.FAILED
+        )
         self.post_message(Gst.Message.new_error(self, error, debug or text))
 
     # -- worker: the scheduler, fed by the queue ----------------------------------------------
@@ -237,7 +247,12 @@ class StmfnetInterp(Gst.Element):
         detector = SceneCutDetector(threshold=self.settings["scene-threshold"])
         try:
             output = interpolate_stream(
-                self._input(), backend, self.settings["factor"], detector, self.settings["batch-size"], self.stats
+                self._input(),
+                backend,
+                self.settings["factor"],
+                detector,
+                self.settings["batch-size"],
+                self.stats,
             )
             for index, frame in enumerate(output):
                 flow = self.srcpad.push(frames.to_buffer(frame, index, self._t0))
