@@ -23,11 +23,11 @@ from .. import __version__
 from ..errors import UserError
 from ..export.cache import cache_root
 from ..export.exporter import random_frames
+from ..hashing import file_sha256
 from ..io.atomic import atomic_output_path
-from ..model.checkpoint import file_sha256
+from .request import ProfileShapes
 
 LOW_PRECISIONS = ("fp16", "int8")
-DEFAULT_CALIB_WINDOWS = 16
 DEFAULT_HELD_OUT = 4
 # Calibration frame size when none is given: INT8 scales do not depend on the frame size, and
 # this keeps a CPU calibration to a few minutes while fitting 480p and larger footage.
@@ -43,7 +43,7 @@ class PrecisionSettings:
 
     precision: str
     calib: str | None = None
-    windows: int = DEFAULT_CALIB_WINDOWS
+    windows: int | None = None  # None: load_calibration_windows' default, fewer for a short clip
     held_out: int = DEFAULT_HELD_OUT
     shape: tuple[int, int] = DEFAULT_CALIB_SHAPE
     method: str = "max"
@@ -194,6 +194,17 @@ def copy_onnx(source: Path, output: Path, *, overwrite: bool) -> Path:
     return output
 
 
+def gate_shape(shape: tuple[int, int], profile: ProfileShapes) -> tuple[int, int]:
+    """The calibration frame size moved into the engine's profile, so the gate can run the engine.
+
+    The ONNX gate runs at the calibration size whatever the profile; the engine accepts only
+    (padded) sizes inside its profile, and TensorRT answers any other with a False that used to
+    be ignored.
+    """
+    (_, low_h, low_w), (_, high_h, high_w) = profile.min, profile.max
+    return min(max(shape[0], low_h), high_h), min(max(shape[1], low_w), high_w)
+
+
 def engine_gate(engine: Path, fp32_onnx: Path, settings: PrecisionSettings):
     """The same gate on the built engine itself, where this machine can run it (a GPU).
 
@@ -205,10 +216,11 @@ def engine_gate(engine: Path, fp32_onnx: Path, settings: PrecisionSettings):
     from ..runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
 
     try:
-        check_engine(engine)
+        description = check_engine(engine)
     except UserError as exc:
         return None, str(exc)
-    _, held_out = held_out_windows(settings)
+    shape = gate_shape(settings.shape, ProfileShapes.parse(description["profiles"][0]))
+    _, held_out = held_out_windows(dataclasses.replace(settings, shape=shape))
     reference = model_outputs(fp32_onnx, held_out)
     with TensorRTBackend(TensorRTOptions(engine)) as backend:
         candidate = np.concatenate([backend.interpolate(window[None]) for window in held_out])

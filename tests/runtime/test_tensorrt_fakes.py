@@ -32,17 +32,6 @@ class Reference(Backend):
         return weighted([windows[:, k] for k in range(4)])
 
 
-@pytest.fixture
-def fakes(monkeypatch):
-    """(FakeCuda, FakeTensorRT) installed where the backend looks for them."""
-    cuda = FakeCuda("compute-first")
-    trt = FakeTensorRT(cuda)
-    monkeypatch.setitem(sys.modules, "tensorrt", trt)
-    monkeypatch.setattr(tensorrt_backend, "select_binding", lambda name=None: cuda)
-    monkeypatch.setattr(tensorrt_backend, "load_trt_plugin", lambda module: None)
-    return cuda, trt
-
-
 def make_backend(tmp_path, trt: FakeTensorRT, spec: EngineSpec | None = None, **options) -> TensorRTBackend:
     engine = write_engine(tmp_path)
     trt.add_engine(engine.read_bytes(), spec or EngineSpec())

@@ -1,0 +1,21 @@
+"""Fixtures shared by the TensorRT-path tests: the fake TensorRT and CUDA, installed."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from fake_cuda import FakeCuda
+from fake_tensorrt import FakeTensorRT
+
+
+@pytest.fixture
+def fakes(monkeypatch) -> tuple[FakeCuda, FakeTensorRT]:
+    """(FakeCuda, FakeTensorRT) installed where the backend and the engine checks look for them."""
+    cuda = FakeCuda("compute-first")
+    trt = FakeTensorRT(cuda)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    monkeypatch.setattr("stmfnet_trt.runtime.tensorrt_backend.select_binding", lambda name=None: cuda)
+    monkeypatch.setattr("stmfnet_trt.runtime.cuda_memory.select_binding", lambda name=None: cuda)
+    monkeypatch.setattr("stmfnet_trt.runtime.tensorrt_backend.load_trt_plugin", lambda module: None)
+    return cuda, trt
