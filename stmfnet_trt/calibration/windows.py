@@ -35,6 +35,10 @@ from ..runtime.scene import SceneCutDetector
 from ..runtime.video import to_model_frame
 
 WINDOW = 4  # frames t-3, t-1, t+1, t+3 = four consecutive source frames
+DEFAULT_CALIB_WINDOWS = 16
+# The fewest calibration windows taken without being asked for: below this INT8 ranges come from
+# too few frames to trust, and the user should say so with an explicit count.
+MIN_AUTO_CALIB_WINDOWS = 8
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def _collect(source: Path, starts: list[int], shape: tuple[int, int]) -> dict[in
 
 def load_calibration_windows(
     source: str | os.PathLike[str],
-    count: int,
+    count: int | None,
     *,
     shape: tuple[int, int],
     seed: int = 0,
@@ -154,10 +158,14 @@ def load_calibration_windows(
 ) -> CalibrationData:
     """``count`` calibration and ``held_out`` gate windows from a video file or frame folder.
 
+    ``count`` None: ``DEFAULT_CALIB_WINDOWS``, or as many as a short clip gives beside the
+    held-out ones, down to ``MIN_AUTO_CALIB_WINDOWS`` (the project's 18-frame demo clip
+    then calibrates on 11 windows instead of failing). An explicit count is met or refused.
+
     Raises InputError for sources that cannot be decoded, hold too few usable windows, or
     have frames smaller than ``shape``; UserError for a bad ``shape`` or counts.
     """
-    if count < 1 or held_out < 0:
+    if (count is not None and count < 1) or held_out < 0:
         raise UserError(f"need count >= 1 and held_out >= 0 windows, got {count} and {held_out}")
     if len(shape) != 2 or any(s < SIZE_MULTIPLE or s % SIZE_MULTIPLE for s in shape):
         raise UserError(f"build shape must be (H, W), positive multiples of {SIZE_MULTIPLE}, got {shape}")
@@ -166,6 +174,8 @@ def load_calibration_windows(
         resize_target(reader.height, reader.width, shape)  # refuse small frames before decoding
     cuts = _scan(source, detector or SceneCutDetector())
     starts = usable_starts(cuts)
+    if count is None:
+        count = max(min(DEFAULT_CALIB_WINDOWS, len(starts) - held_out), MIN_AUTO_CALIB_WINDOWS)
     total = count + held_out
     if len(starts) < total:
         raise InputError(

@@ -8,6 +8,7 @@ load produces plausible-looking but wrong frames.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,18 +20,38 @@ from .network import STMFNetMini
 
 STATE_DICT_KEY = "state_dict"
 MAX_KEYS_LISTED = 8
+# How torch.load(weights_only=True) says the pickle names a Python object it will not build
+# (a class or a function such as os.system); other refusals are damaged or foreign bytes.
+WEIGHTS_ONLY_REFUSAL = "unsupported GLOBAL"
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file and return its float32 state dict with official key names."""
+def load_checkpoint_file(path: str | Path) -> object:
+    """``torch.load`` a checkpoint safely: tensors and plain containers only, never arbitrary code.
+
+    A file that holds other Python objects is refused, and the error does not relay PyTorch's
+    advice to retry with ``weights_only=False``: for a file from elsewhere that would run
+    whatever code it carries.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if WEIGHTS_ONLY_REFUSAL not in str(exc):
+            raise CheckpointError(f"cannot read checkpoint {path}: not a PyTorch checkpoint") from exc
+        raise CheckpointError(
+            f"{path} holds Python objects besides tensors, which stmfnet-trt will not unpickle (loading "
+            "them can run code); save the weights as a state dict of tensors ({'state_dict': ...})"
+        ) from exc
     except Exception as exc:  # torch raises many types for a damaged or foreign file
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
-    return extract_state_dict(blob, source=str(path))
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"cannot read checkpoint {path}: {first_line}") from exc
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file and return its float32 state dict with official key names."""
+    return extract_state_dict(load_checkpoint_file(path), source=str(path))
 
 
 def extract_state_dict(blob: object, source: str = "checkpoint") -> dict[str, torch.Tensor]:

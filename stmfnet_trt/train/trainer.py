@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..errors import UserError
+from ..errors import CheckpointError, UserError
 from ..evaluate.metrics import psnr
 from ..io.atomic import atomic_output_path
-from ..model.checkpoint import check_state_dict, extract_state_dict, save_checkpoint
+from ..model.checkpoint import check_state_dict, extract_state_dict, load_checkpoint_file, save_checkpoint
 from ..runtime.video import to_video_frame
 from .config import TrainConfig
 from .data import Batch, TrainingData, split_window
@@ -124,15 +124,21 @@ class Trainer:
         (self.run_dir / LOG_FILE).unlink(missing_ok=True)
 
     def _load(self, path: Path) -> None:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        blob = load_checkpoint_file(path)
         state = extract_state_dict(blob, source=str(path))
         check_state_dict(self.model, state, str(path))
         self.model.load_state_dict(state)
-        self.optimizer.load_state_dict(blob["optimizer"])
-        self.scheduler.load_state_dict(blob["scheduler"])
-        torch.set_rng_state(blob["rng"]["torch"])
-        self.step = int(blob["step"])
-        self.best_psnr = float(blob["best_psnr"])
+        try:
+            self.optimizer.load_state_dict(blob["optimizer"])
+            self.scheduler.load_state_dict(blob["scheduler"])
+            torch.set_rng_state(blob["rng"]["torch"])
+            self.step = int(blob["step"])
+            self.best_psnr = float(blob["best_psnr"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(
+                f"{path} has weights but not the training state a resume needs ({type(exc).__name__}: "
+                f"{exc}); start a new run from it with --init, or use another --out"
+            ) from exc
         log_path = self.run_dir / LOG_FILE
         lines = log_path.read_text().splitlines() if log_path.is_file() else []
         kept = [line for line in lines if json.loads(line)["step"] <= self.step]
