@@ -490,8 +490,8 @@ def serve_backend(
     """Serve ``backend`` until SIGINT or SIGTERM; returns once the server has stopped cleanly,
     raises ServerDiedError if tritonserver stopped on its own."""
     try:
-        from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
         from pytriton.exceptions import PyTritonError
+        from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
         from pytriton.triton import Triton, TritonConfig
     except ImportError as exc:
         raise UserError(
