@@ -1,4 +1,10 @@
-"""Frames from a folder of PNG/JPEG images, one image per frame."""
+"""Frames from a folder of PNG/JPEG images, one image per frame.
+
+A folder is a sequence: a frame that silently went missing would shift every later one. So an
+entry that is named like a frame but cannot be one (a broken or looping symlink, a folder or a
+FIFO called ``x.png``) is refused by name rather than skipped; only hidden files (``.x.png``,
+editor and OS clutter) and other suffixes are left out.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import numpy as np
 
 from stmfnet_trt.errors import InputError
 from stmfnet_trt.io.frame_source import FrameSource
-from stmfnet_trt.io.images import IMAGE_SUFFIXES, decode_image, has_alpha, to_rgb
+from stmfnet_trt.io.images import IMAGE_SUFFIXES, read_image
 
 log = logging.getLogger(__name__)
 
@@ -22,22 +28,37 @@ DEFAULT_FOLDER_FPS = Fraction(25)
 
 
 def natural_sort_key(name: str) -> list[str | int]:
-    """Sort key that orders digit runs by value: ``frame2`` before ``frame10``.
+    r"""Sort key that orders digit runs by value: ``frame2`` before ``frame10``.
 
     ``re.split`` with a capturing group alternates text and digit runs, starting with text, so
-    two keys always compare str with str and int with int.
+    two keys always compare str with str and int with int. ``isdecimal`` matches exactly what
+    ``\d`` matches; ``isdigit`` would also take a text run of superscripts ("1²2.png"),
+    which ``int`` refuses.
     """
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+    return [int(part) if part.isdecimal() else part.casefold() for part in re.split(r"(\d+)", name)]
 
 
 def list_images(folder: Path) -> list[Path]:
-    """The PNG/JPEG files directly in ``folder``, naturally sorted; hidden files are skipped."""
-    images = [
-        entry
-        for entry in folder.iterdir()
-        if entry.suffix.lower() in IMAGE_SUFFIXES and not entry.name.startswith(".") and entry.is_file()
-    ]
-    return sorted(images, key=lambda entry: natural_sort_key(entry.name))
+    """The PNG/JPEG files directly in ``folder``, naturally sorted; hidden files are skipped.
+
+    Raises:
+        InputError: the folder cannot be listed, or an entry named like a frame is no
+            regular file (symlinks to regular files are fine).
+    """
+    try:
+        entries = [
+            entry
+            for entry in folder.iterdir()
+            if entry.suffix.lower() in IMAGE_SUFFIXES and not entry.name.startswith(".")
+        ]
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from exc
+    for entry in entries:
+        if not entry.is_file():  # is_file() follows symlinks and is False for loops/dangling ones
+            raise InputError(
+                f"{entry}: named like a frame but not a regular file (folder, FIFO or broken link)"
+            )
+    return sorted(entries, key=lambda entry: natural_sort_key(entry.name))
 
 
 class FolderSource(FrameSource):
@@ -45,6 +66,7 @@ class FolderSource(FrameSource):
 
     Only the first image is decoded when opening; a later image of another size raises
     InputError naming that file when iteration reaches it, so a huge folder opens quickly.
+    Sizes are compared upright (after EXIF orientation), as the frames are handed out.
     """
 
     def __init__(self, folder: Path, fps: Fraction | None) -> None:
@@ -52,8 +74,8 @@ class FolderSource(FrameSource):
         self._files = list_images(folder)
         if not self._files:
             raise InputError(f"{folder}: folder has no PNG or JPEG images")
-        first = decode_image(self._files[0])
-        self.width, self.height = first.width, first.height
+        first = read_image(self._files[0]).rgb
+        self.height, self.width = first.shape[:2]
         self.fps_assumed = fps is None
         self.fps = DEFAULT_FOLDER_FPS if fps is None else fps
         if self.fps_assumed:
@@ -64,13 +86,14 @@ class FolderSource(FrameSource):
     def __iter__(self) -> Iterator[np.ndarray]:
         alpha_reported = False
         for image_path in self._files:
-            frame = decode_image(image_path)
-            if (frame.width, frame.height) != (self.width, self.height):
+            picture = read_image(image_path)
+            height, width = picture.rgb.shape[:2]
+            if (width, height) != (self.width, self.height):
                 raise InputError(
-                    f"{image_path}: image is {frame.width}x{frame.height} but the first frame "
+                    f"{image_path}: image is {width}x{height} but the first frame "
                     f"({self._files[0].name}) is {self.width}x{self.height}; all frames must be one size"
                 )
-            if not alpha_reported and has_alpha(frame):
+            if not alpha_reported and picture.had_alpha:
                 log.warning("%s: alpha channel ignored (frames are used as RGB)", image_path)
                 alpha_reported = True
-            yield to_rgb(frame)
+            yield picture.rgb

@@ -1,11 +1,19 @@
-"""Frame rates as exact fractions.
+"""Frame rates as exact fractions, and telling constant-rate timestamps from variable ones.
 
 Interpolation multiplies the frame rate, so it must stay exact: 2 x 29.97 written as a float
 gives a rate no player recognises, while 2 x 30000/1001 = 60000/1001 is the NTSC 59.94 rate.
+
+It also assumes a constant rate: the output puts one new frame halfway between each pair, at
+``factor`` times the input rate. A variable-rate input (phones in low light, screen and
+browser recordings, captures that dropped frames) would come out at its average rate, with
+motion sped up and slowed down against the audio. ``IntervalCheck`` finds such input from the
+timestamps alone.
 """
 
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass
 from fractions import Fraction
 
 from stmfnet_trt.errors import UserError
@@ -43,3 +51,86 @@ def snap_standard_rate(rate: Fraction) -> Fraction:
         if candidate > 0 and abs(rate - candidate) <= candidate * _SNAP_TOLERANCE:
             return candidate
     return rate
+
+
+# How far apart the frame intervals of a constant-rate stream may lie. Timestamps are rounded
+# to the container's clock: in its native clock a constant rate shows intervals 1 tick apart
+# (29.97 fps in milliseconds: 33 and 34 ms); remuxed from a millisecond container (Matroska,
+# WebM, FLV) into a finer clock, under 1 ms + 2 ticks apart (measured: 59.94 fps MKV -> MP4
+# gives 16 and 17 ms). Real variable rate differs by far more: 30 -> 24 fps is 8 ms, a
+# dropped frame a whole interval. Relative bounds do not work: 1 ms is 12 % at 120 fps.
+INTERVAL_TOLERANCE = Fraction(1, 1000)
+INTERVAL_TOLERANCE_TICKS = 2
+# Pictures a decoder may hold back for reordering: H.264 and HEVC allow at most 16.
+REORDER_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class IntervalSpread:
+    """The shortest and longest gap between consecutive frames, in seconds."""
+
+    shortest: Fraction
+    longest: Fraction
+
+    def describe(self) -> str:
+        """E.g. "frame intervals range from 33.3 to 41.7 ms (24 to 30 fps)"."""
+
+        def rate(interval: Fraction) -> str:
+            return "unbounded" if interval <= 0 else f"{float(1 / interval):.4g}"
+
+        return (
+            f"frame intervals range from {float(self.shortest) * 1000:.1f} to "
+            f"{float(self.longest) * 1000:.1f} ms ({rate(self.longest)} to {rate(self.shortest)} fps)"
+        )
+
+
+class IntervalCheck:
+    """Whether timestamps advance by one constant interval, up to the clock's rounding.
+
+    Fed presentation timestamps in decode order (packets), it compares them in display order:
+    B-frames put the two orders out of step by at most ``REORDER_DEPTH`` pictures, so each
+    timestamp waits in a heap of that size. A constant rate keeps the longest and shortest
+    interval within ``INTERVAL_TOLERANCE`` + ``INTERVAL_TOLERANCE_TICKS``; ``regular`` turns
+    False at the first interval beyond. Timestamps going backwards (a reorder deeper than any
+    codec allows, a discontinuity) count as irregular too. Memory: the heap, whatever the length.
+    """
+
+    def __init__(self, time_base: Fraction) -> None:
+        self._time_base = time_base
+        self._tolerance = INTERVAL_TOLERANCE / time_base + INTERVAL_TOLERANCE_TICKS
+        self._pending: list[int] = []
+        self._last: int | None = None
+        self._shortest: int | None = None
+        self._longest: int | None = None
+
+    def add(self, pts: int | None) -> None:
+        """Take one frame's timestamp (None, as raw streams give, is skipped)."""
+        if pts is None:
+            return
+        heapq.heappush(self._pending, pts)
+        if len(self._pending) > REORDER_DEPTH:
+            self._advance(heapq.heappop(self._pending))
+
+    def finish(self) -> None:
+        """Compare the timestamps still waiting for reordering: call after the last one."""
+        while self._pending:
+            self._advance(heapq.heappop(self._pending))
+
+    def _advance(self, pts: int) -> None:
+        if self._last is not None:
+            interval = pts - self._last
+            self._shortest = interval if self._shortest is None else min(self._shortest, interval)
+            self._longest = interval if self._longest is None else max(self._longest, interval)
+        self._last = pts
+
+    @property
+    def regular(self) -> bool:
+        """False once two intervals differ by more than the tolerance."""
+        return self._longest is None or self._longest - self._shortest <= self._tolerance
+
+    @property
+    def spread(self) -> IntervalSpread | None:
+        """The intervals seen so far, or None before the second timestamp."""
+        if self._shortest is None or self._longest is None:
+            return None
+        return IntervalSpread(self._shortest * self._time_base, self._longest * self._time_base)

@@ -16,6 +16,22 @@ count is checked against the count the file's header announces (MP4/MOV/AVI samp
 Matroska ``DURATION`` tag): a shortfall of more than 1 % (at least 2 frames) raises InputError,
 a smaller one is logged. Containers that announce no count (MPEG-TS, raw streams) get only the
 decoder's check.
+
+Nor may anything be silently wrong in what is read:
+
+- Orientation: each frame is turned by its display matrix (``Orientation``), so phone video
+  comes out upright in every output kind, and ``width``/``height`` are the upright size. The
+  first frame is decoded when opening, because PyAV exposes the matrix only on frames.
+- Variable frame rate is refused (``InputError``) unless ``assume_constant_rate``, judged by
+  the presentation timestamps of the packets (``IntervalCheck``): the first
+  ``TIMING_PREFIX_PACKETS`` when opening (demuxed, not decoded: a few MB), so the usual
+  variable-rate files (phones, screen and browser recordings) are refused before any work;
+  and every packet while decoding, from the packets the decoder reads anyway, so a rate that
+  varies late (a dropped frame) raises before the last frame and an atomic sink never commits.
+  The file is never read twice for it. Container indexes would avoid the payload reads, but
+  PyAV exposes only their decode timestamps, which FFmpeg regenerates unevenly when it remuxes
+  Matroska with B-frames into MP4 (measured: a 59.94 fps clip gave 16-17.4 ms): they would
+  refuse constant-rate files.
 """
 
 from __future__ import annotations
@@ -31,12 +47,16 @@ import av
 import numpy as np
 
 from stmfnet_trt.errors import InputError
-from stmfnet_trt.io.frame_source import FrameSource
-from stmfnet_trt.io.rates import snap_standard_rate
+from stmfnet_trt.io.frame_source import FrameSource, check_frame_pixels
+from stmfnet_trt.io.orientation import Orientation, frame_orientation
+from stmfnet_trt.io.rates import IntervalCheck, snap_standard_rate
 
 log = logging.getLogger(__name__)
 
 _MATROSKA_DURATION = re.compile(r"^(\d+):(\d+):(\d+(?:\.\d+)?)$")
+# Packets whose timestamps are checked when opening a container without a full index: about
+# 10 s of video, a few MB, which is where screen and browser recordings already vary.
+TIMING_PREFIX_PACKETS = 300
 
 
 def describe_broken_mp4(path: Path) -> str | None:
@@ -75,14 +95,19 @@ def describe_broken_mp4(path: Path) -> str | None:
 
 
 def open_container(path: Path) -> av.container.InputContainer:
-    """``av.open`` with every failure turned into an InputError that names the file."""
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty (0 bytes)")
+    """``av.open`` (read-only) with every failure turned into an InputError that names the file."""
     try:
-        return av.open(str(path))
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: file is empty (0 bytes)")
+        # Forged tags with invalid UTF-8 must not raise UnicodeDecodeError when read.
+        return av.open(str(path), "r", metadata_errors="replace")
     except av.error.FFmpegError as exc:
+        if isinstance(exc, OSError):
+            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc  # permission, EISDIR...
         reason = describe_broken_mp4(path) or f"not a video FFmpeg can read ({exc.strerror})"
         raise InputError(f"{path}: {reason}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
 def pick_video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
@@ -94,12 +119,35 @@ def pick_video_stream(container: av.container.InputContainer, path: Path) -> av.
     raise InputError(f"{path}: no video stream (streams found: {', '.join(kinds)})")
 
 
-def announced_frames(stream: av.VideoStream, fps: Fraction) -> int | None:
-    """Frame count the file's header promises: sample count, else the Matroska DURATION tag.
+def indexed_frames(container: av.container.InputContainer, stream: av.VideoStream) -> int | None:
+    """Frames listed in the container's index where it lists every frame, else None.
+
+    The MP4/MOV demuxer indexes each sample of the ``moov`` table when opening (fragmented
+    MP4 announces no frame count and indexes only the fragments it has read: left out), the
+    AVI demuxer each chunk of its ``idx1``/OpenDML index. Matroska indexes keyframes only.
+    Entries FFmpeg marks as discarded (cut by an edit list) are never shown and not counted.
+    """
+    entries = stream.index_entries
+    format_name = container.format.name
+    complete = (format_name.startswith("mov,") and 0 < stream.frames == len(entries)) or (
+        format_name == "avi" and len(entries) > 0
+    )
+    if not complete:
+        return None
+    return sum(1 for entry in entries if not entry.is_discard)
+
+
+def announced_frames(stream: av.VideoStream, fps: Fraction, indexed: int | None) -> int | None:
+    """Frame count the file's header promises: the complete index, else the sample count,
+    else the Matroska DURATION tag.
 
     Only counts written by the muxer are used; durations FFmpeg estimates from the bit rate
-    (MPEG-TS) are too rough to call a file truncated.
+    (MPEG-TS) are too rough to call a file truncated. The index comes first because AVI's
+    frame count includes slots for frames a capture dropped (opencv's tree.avi: 444 slots,
+    68 pictures).
     """
+    if indexed:
+        return indexed
     if stream.frames > 0:
         return stream.frames
     match = _MATROSKA_DURATION.match(stream.metadata.get("DURATION", ""))
@@ -119,28 +167,35 @@ def estimate_from_duration(container: av.container.InputContainer, fps: Fraction
 
 class VideoSource(FrameSource):
     """The first video stream of a file; every frame converted to RGB (swscale, using the
-    stream's colour matrix tag, BT.601 when untagged; PyAV 16 ignored the tag, 18 honours it).
+    stream's colour matrix tag, BT.601 when untagged; PyAV 16 ignored the tag, 18 honours it)
+    and turned upright by its display matrix.
 
     Frames are decoded lazily while iterating, so memory stays at a few frames whatever the
-    video's length. Each iteration reads the file from the start.
+    video's length. Each iteration opens and reads the file from the start.
+
+    Args:
+        path: the video file.
+        fps: a rate to use instead of the file's own.
+        assume_constant_rate: accept variable-frame-rate input as if it were constant at its
+            average rate (a warning says so) instead of refusing it.
     """
 
-    def __init__(self, path: Path, fps: Fraction | None) -> None:
+    def __init__(self, path: Path, fps: Fraction | None, *, assume_constant_rate: bool = False) -> None:
         self.path = path
+        self.assume_constant_rate = assume_constant_rate
+        self._rate_warned = False
         container = open_container(path)
         try:
             self._probe(container, fps)
-        except BaseException:
+        finally:
             container.close()
-            raise
-        self._container: av.container.InputContainer | None = container
 
     def _probe(self, container: av.container.InputContainer, fps: Fraction | None) -> None:
-        """Read size, rate, frame count and audio presence from the container's header."""
+        """Read size, rate, frame count and audio presence from the container's header, the
+        orientation from the first frame, and the timing of the first packets."""
         stream = pick_video_stream(container, self.path)
-        self.width, self.height = stream.codec_context.width, stream.codec_context.height
-        if self.width <= 0 or self.height <= 0:
-            raise InputError(f"{self.path}: the video stream has no frame size (damaged header)")
+        stored_width, stored_height = stream.codec_context.width, stream.codec_context.height
+        check_frame_pixels(stored_width, stored_height, f"{self.path}: the video stream")
         stream_rate = stream.average_rate or stream.guessed_rate
         own_rate = snap_standard_rate(Fraction(stream_rate)) if stream_rate else fps
         if own_rate is None:
@@ -149,12 +204,56 @@ class VideoSource(FrameSource):
         self.fps_assumed = False
         # Counts are converted with the file's own rate: a caller's fps changes the timing of
         # the frames, not how many there are.
-        self._announced = announced_frames(stream, own_rate)
+        self._announced = announced_frames(stream, own_rate, indexed_frames(container, stream))
         self.frame_count = self._announced or estimate_from_duration(container, own_rate)
         self.has_audio = bool(container.streams.audio)
+        timing = IntervalCheck(stream.time_base)
+        orientation = self._read_start(container, stream, timing)
+        self._check_timing(timing)
+        self.width, self.height = orientation.display_size(stored_width, stored_height)
+
+    def _read_start(
+        self, container: av.container.InputContainer, stream: av.VideoStream, timing: IntervalCheck
+    ) -> Orientation:
+        """Decode the first frame for its orientation; feed ``timing`` the timestamps of the
+        first ``TIMING_PREFIX_PACKETS`` packets, demuxed without decoding."""
+        orientation: Orientation | None = None
+        packets = 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size:
+                    timing.add(packet.pts)
+                    packets += 1
+                if orientation is None:
+                    frames = stream.decode(packet)
+                    orientation = self._orientation(frames[0]) if frames else None
+                if orientation is not None and packets >= TIMING_PREFIX_PACKETS:
+                    break
+        except av.error.FFmpegError:
+            # Damage at the start is reported by iteration, with the frames read, like damage
+            # anywhere else; opening reads only what the header promises.
+            log.debug("%s: the first frame did not decode when opening", self.path, exc_info=True)
+        # No frame (yet): the stored orientation, which iteration checks frame by frame.
+        return orientation or Orientation()
+
+    def _check_timing(self, timing: IntervalCheck) -> None:
+        """Refuse (or, if assumed constant, warn once about) timestamps that vary."""
+        if timing.regular or timing.spread is None:
+            return
+        description = timing.spread.describe()
+        if self.assume_constant_rate:
+            if not self._rate_warned:
+                log.warning("%s: variable frame rate (%s); read as %s fps", self.path, description, self.fps)
+                self._rate_warned = True
+            return
+        raise InputError(
+            f"{self.path}: variable frame rate ({description}); as constant {self.fps} fps its motion and "
+            "audio sync would change: convert it (ffmpeg -i IN -fps_mode cfr -r RATE OUT) or accept that "
+            "with --assume-cfr (assume_constant_rate=True)"
+        )
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        container, self._container = self._container or open_container(self.path), None
+        container = open_container(self.path)
         try:
             yield from self._decode(container)
         finally:
@@ -163,25 +262,44 @@ class VideoSource(FrameSource):
     def _decode(self, container: av.container.InputContainer) -> Iterator[np.ndarray]:
         stream = pick_video_stream(container, self.path)
         stream.thread_type = "AUTO"
+        timing = IntervalCheck(stream.time_base)
         count = 0
         try:
             # demux() ends with an empty packet; decoding it flushes the frames the decoder
             # still holds back for reordering: the last frames of the video.
             for packet in container.demux(stream):
+                if packet.size:
+                    timing.add(packet.pts)
+                    self._check_timing(timing)
                 for frame in stream.decode(packet):
-                    if (frame.width, frame.height) != (self.width, self.height):
-                        raise InputError(
-                            f"{self.path}: frame {count} is {frame.width}x{frame.height}, but the "
-                            f"video started at {self.width}x{self.height}; size changes are not supported"
-                        )
-                    yield frame.to_ndarray(format="rgb24")
+                    yield self._upright(frame, count)
                     count += 1
         except av.error.FFmpegError as exc:
             raise InputError(
                 f"{self.path}: corrupt or truncated video: decoding failed after {count} frames "
                 f"({exc.strerror})"
             ) from exc
+        timing.finish()
+        self._check_timing(timing)
         self._check_complete(count)
+
+    def _orientation(self, frame: av.VideoFrame) -> Orientation:
+        """``frame_orientation``, with the file named in its error."""
+        try:
+            return frame_orientation(frame)
+        except InputError as exc:
+            raise InputError(f"{self.path}: {exc}") from exc
+
+    def _upright(self, frame: av.VideoFrame, index: int) -> np.ndarray:
+        """The frame as RGB, turned by its own display matrix, checked against the video's size."""
+        orientation = self._orientation(frame)
+        width, height = orientation.display_size(frame.width, frame.height)
+        if (width, height) != (self.width, self.height):
+            raise InputError(
+                f"{self.path}: frame {index} is {width}x{height}, but the video started at "
+                f"{self.width}x{self.height}; size changes are not supported"
+            )
+        return orientation.apply(frame.to_ndarray(format="rgb24"))
 
     def _check_complete(self, count: int) -> None:
         """Raise if decoding ended well before the frame count the header announces."""
@@ -192,9 +310,3 @@ class VideoSource(FrameSource):
         if shortfall > max(1, self._announced // 100):
             raise InputError(f"{message}: the video is truncated or corrupt")
         log.warning("%s; the last %d frame(s) are missing", message, shortfall)
-
-    def close(self) -> None:
-        """Close the container opened for probing, if no iteration has taken it over."""
-        if self._container is not None:
-            self._container.close()
-            self._container = None
