@@ -46,7 +46,7 @@ from gi.repository import GLib, GObject, Gst, GstVideo  # noqa: E402
 
 from stmfnet_trt.errors import UserError  # noqa: E402
 from stmfnet_trt.io.y4m import matrix_for_size  # noqa: E402
-from stmfnet_trt.io.yuv import Colour, PlaneLayout, planes_to_rgb, rgb_to_planes  # noqa: E402
+from stmfnet_trt.io.yuv import Colour, FrameConverter, PlaneLayout  # noqa: E402
 from stmfnet_trt.model.padding import check_frame_size  # noqa: E402
 from stmfnet_trt.runtime.backend import Backend  # noqa: E402
 from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector  # noqa: E402
@@ -86,10 +86,14 @@ def make_backend(name: str, model: str | None) -> Backend:
 
 
 def _colour(info: GstVideo.VideoInfo) -> Colour:
+    """The caps' colorimetry and chroma siting as io/yuv.py's Colour (unknown matrix: by size)."""
     matrices = {GstVideo.VideoColorMatrix.BT601: "bt601", GstVideo.VideoColorMatrix.BT709: "bt709"}
+    sitings = {"jpeg": "center", "mpeg2": "left", "dv": "topleft"}
     matrix = matrices.get(info.colorimetry.matrix, matrix_for_size(info.width, info.height))
     full = info.colorimetry.range.value_nick == "0-255"  # the enum member's name starts with a digit
-    return Colour(matrix, "full" if full else "limited")
+    subsampled = info.finfo.name in ("I420", "NV12")
+    siting = sitings.get(GstVideo.VideoChromaSite.to_string(info.chroma_site) or "") if subsampled else None
+    return Colour(matrix, "full" if full else "limited", siting)
 
 
 class _Frames:
@@ -106,7 +110,7 @@ class _Frames:
         check_frame_size(info.height, info.width)
         self.info = info
         self.layout = PlaneLayout(FORMATS[info.finfo.name], info.width, info.height)
-        self.colour = _colour(info)
+        self.converter = FrameConverter(self.layout, _colour(info))
         self.rate_n, self.rate_d = info.fps_n * factor, info.fps_d
         out = caps.copy()
         out.set_value("framerate", Gst.Fraction(self.rate_n, self.rate_d))
@@ -123,7 +127,7 @@ class _Frames:
             raise UserError("cannot map an input buffer (not in system memory?)")
         try:
             planes = self.layout.strided(mapped.data, offsets[:planes_count], strides[:planes_count])
-            return to_model_frame(planes_to_rgb(self.layout, planes, self.colour))
+            return to_model_frame(self.converter.to_rgb(planes))
         finally:
             buffer.unmap(mapped)
 
@@ -132,7 +136,7 @@ class _Frames:
         data = np.zeros(self.out_info.size, np.uint8)
         count = len(self.layout.planes)
         targets = self.layout.strided(data.data, self.out_info.offset[:count], self.out_info.stride[:count])
-        planes = rgb_to_planes(self.layout, to_video_frame(frame), self.colour)
+        planes = self.converter.to_planes(to_video_frame(frame))
         for target, plane in zip(targets, planes, strict=True):
             np.copyto(target, plane)
         buffer = Gst.Buffer.new_wrapped(data.tobytes())

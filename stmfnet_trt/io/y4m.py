@@ -5,9 +5,8 @@ XCOLORRANGE=LIMITED``, then per frame a ``FRAME`` line and the planes, tightly p
 implicit: frame ``i`` is at ``i / F``. Read here, and refused with one clear line each:
 
 - ``C420jpeg``/``C420paldv``/``C420mpeg2``/``C420`` (4:2:0, chroma siting variants), ``C422``,
-  ``C444``, ``Cmono``, 8 bits per sample. Siting is echoed on output; the RGB conversion treats
-  every 4:2:0 siting alike, as swscale does for the file path (a quarter-pixel chroma shift at
-  most for ``paldv``/``mpeg2``).
+  ``C444``, ``Cmono``, 8 bits per sample. The siting is honoured when converting to RGB (as
+  FFmpeg does when ``run`` reads the same file) and echoed on output.
 - Refused: more than 8 bits (``C420p10``, ``C444p12``, ``Cmono16``...), alpha (``C444alpha``),
   other subsamplings (``C411``), and interlaced streams (``It``, ``Ib``, ``Im``): the model
   interpolates whole frames, and two fields woven into one picture would be interpolated as
@@ -50,6 +49,8 @@ _PIX_FMTS = {
     "444": "yuv444p",
     "mono": "gray",
 }
+# Where the 4:2:0 chroma samples sit, as FFmpeg's y4m demuxer tags it (other layouts: no tag).
+_SITINGS = {"420jpeg": "center", "420": "center", "420mpeg2": "left", "420paldv": "topleft"}
 DEFAULT_CHROMA = "420jpeg"  # what the y4m spec assumes when a header has no C tag
 _HIGH_DEPTH = re.compile(r"^(?:\d+p(\d+)|mono(\d+))$")
 HD_WIDTH, SD_MAX_HEIGHT = 1280, 576
@@ -80,9 +81,12 @@ class Y4MHeader:
         return "XCOLORRANGE=FULL" in self.extensions
 
     def colour(self, matrix: str | None = None) -> Colour:
-        """The YUV<->RGB mapping: ``matrix`` (bt601/bt709), else by frame size; range from X tags."""
+        """The YUV<->RGB mapping: ``matrix`` (bt601/bt709), else by frame size; range from the X
+        tag; siting from the C tag."""
         return Colour(
-            matrix or matrix_for_size(self.width, self.height), "full" if self.full_range else "limited"
+            matrix or matrix_for_size(self.width, self.height),
+            "full" if self.full_range else "limited",
+            _SITINGS.get(self.chroma),
         )
 
     def with_rate(self, rate: Fraction) -> Y4MHeader:

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import BinaryIO
 
-import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError
 from ..io.y4m import Y4MReader, Y4MWriter
-from ..io.yuv import planes_to_rgb, rgb_to_planes
+from ..io.yuv import FrameConverter
 from ..model.padding import check_frame_size
 from .backend import Backend
 from .scene import SceneCutDetector
@@ -78,18 +77,14 @@ def interpolate_y4m(
     """Read y4m from ``source``, write ``options.factor`` x its frames and rate as y4m to ``sink``."""
     levels_for_factor(options.factor)
     reader = Y4MReader(source)
-    header, layout = reader.header, reader.layout
+    header = reader.header
     check_frame_size(header.height, header.width)
     rate = options.input_fps or header.rate
     if rate is None:
         raise InputError("the y4m header states no frame rate (F0:0): pass --fps")
-    colour = header.colour(options.matrix)
-
-    def model_frames() -> Iterator[np.ndarray]:
-        planes = itertools.islice(reader, options.max_frames)
-        return (to_model_frame(planes_to_rgb(layout, frame, colour)) for frame in planes)
-
-    frames = model_frames()
+    converter = FrameConverter(reader.layout, header.colour(options.matrix))
+    planes = itertools.islice(reader, options.max_frames)
+    frames = (to_model_frame(converter.to_rgb(frame)) for frame in planes)
     head = list(itertools.islice(frames, MIN_FRAMES))
     if len(head) < MIN_FRAMES:
         reader.check_complete()
@@ -107,7 +102,7 @@ def interpolate_y4m(
     with tqdm(unit="frame", desc="interpolating", disable=not options.progress) as bar:
         for frame in output:
             try:
-                writer.write(rgb_to_planes(layout, to_video_frame(frame), colour))
+                writer.write(converter.to_planes(to_video_frame(frame)))
             except BrokenPipeError as exc:
                 raise OutputClosed(writer.frames_written) from exc
             bar.update()
