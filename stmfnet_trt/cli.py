@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+import av
+
 from . import __version__
 from .batch.cli import add_batch_parser
 from .bench.cli import add_bench_parser
 from .cli_types import positive_int
 from .errors import UserError
 from .evaluate.cli import add_eval_parser
-from .export.contract import VARIANTS
+from .export.contract import META_CHECKPOINT_SHA256, VARIANTS
 from .export.parity import PARITY_TOLERANCE
 from .runtime.backend import Backend
 from .runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
@@ -29,6 +31,7 @@ from .serve.cli import (
     add_triton_repo_parser,
     make_triton_backend,
 )
+from .signals import Interrupted, describe_os_error, signals_as_exceptions
 from .train.cli import add_train_parser
 
 EXIT_USER_ERROR = 2
@@ -90,7 +93,9 @@ def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
 
         checkpoint, _ = _checkpoint_choice(args)
         model = cached_onnx(checkpoint, args.variant or _default_variant(), progress=not args.quiet)
-    return OnnxRuntimeBackend(OnnxRuntimeOptions(model=model, threads=args.threads))
+    return OnnxRuntimeBackend(
+        OnnxRuntimeOptions(model=model, threads=args.threads, force_foreign_onnx=args.force_onnx)
+    )
 
 
 def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
@@ -202,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     """Interpolate a video or frame folder to ``factor`` x its frame rate."""
     if args.input == "-" or args.output == "-":
         return _run_stream(args)
-    from .runtime.video import RunOptions, interpolate_video
+    from .runtime.video import RunOptions, check_run, interpolate_video
 
     detector = SceneCutDetector(threshold=args.scene_threshold, enabled=not args.no_scene_detect)
     options = RunOptions(
@@ -214,9 +219,8 @@ def cmd_run(args: argparse.Namespace) -> None:
         input_fps=args.fps,
         progress=not args.quiet,
     )
-    if Path(args.output).resolve() == Path(args.input).resolve():
-        raise UserError("the output path is the input path: the input is never overwritten")
     tiles = _tile_options(args)
+    check_run(args.input, args.output, options)  # input, output and options before any model work
     with _tiled(BACKENDS[args.backend](args), tiles) as backend:
         summary = interpolate_video(args.input, args.output, backend, options)
     print(
@@ -270,18 +274,48 @@ def _size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def _reference_weights(args: argparse.Namespace, exported_from: str | None):
+    """The weights ``check`` compares against: the given ones, else the ones the file names.
+
+    Without --checkpoint the demo weights are the reference only for a file exported from them
+    (its metadata names the checkpoint's sha256): comparing another export with them would report
+    a parity failure for a correct file. A given checkpoint that is not the one named is used as
+    asked, with a warning that parity will fail.
+    """
+    from .hashing import file_sha256
+
+    checkpoint, seed = _checkpoint_choice(args)
+    if exported_from is None:  # not our export: nothing to match
+        return checkpoint, seed
+    actual = "random-init" if seed is not None else file_sha256(checkpoint)
+    if actual == exported_from:
+        return checkpoint, seed
+    if args.checkpoint or args.random_init:
+        print(
+            f"WARNING: {args.model} was exported from checkpoint sha256 {exported_from[:16]}..., not from "
+            f"the reference given ({actual[:16]}...): expect a parity failure",
+            file=sys.stderr,
+        )
+        return checkpoint, seed
+    raise UserError(
+        f"{args.model} was exported from checkpoint sha256 {exported_from[:16]}..., not from the demo "
+        "weights: pass --checkpoint with that file (or --random-init for a random-init export)"
+    )
+
+
 def cmd_check(args: argparse.Namespace) -> None:
     """Summarise an ONNX model and compare it with the reference (and other models)."""
     from .export.check import compare, random_feeds, real_frame_feeds, summarize
 
     paths = [Path(args.model), *(Path(p) for p in args.against)]
-    for path in paths:
-        print(summarize(path).render())
+    summaries = [summarize(path) for path in paths]
+    for summary in summaries:
+        print(summary.render())
     reference = None
     if args.checkpoint or args.random_init or not args.against:
         from .model.checkpoint import load_model
 
-        checkpoint, seed = _checkpoint_choice(args)
+        checkpoint, seed = _reference_weights(args, summaries[0].metadata.get(META_CHECKPOINT_SHA256))
         reference = load_model(checkpoint, random_init_seed=seed)
     feeds = random_feeds(args.sizes)
     if args.frames:
@@ -440,6 +474,15 @@ def _add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_force_onnx_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force-onnx",
+        action="store_true",
+        help="run an ONNX file that lacks stmfnet-trt's export metadata (not from `stmfnet-trt export`); "
+        "its frames are then only as right as the file",
+    )
+
+
 def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     """Which backend runs the model and what it is built from (shared by run and eval)."""
     parser.add_argument(
@@ -452,6 +495,7 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--onnx", help="onnxruntime backend: an exported model (else exported once and cached)"
     )
+    _add_force_onnx_argument(parser)
     parser.add_argument(
         "--engine", help="tensorrt backend: an engine from `stmfnet-trt build` (with its .json)"
     )
@@ -572,7 +616,11 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--calib", help="int8 (required) / fp16 (optional): a video or frame folder to calibrate on"
     )
-    build.add_argument("--calib-windows", type=positive_int, default=16, help="calibration windows")
+    build.add_argument(
+        "--calib-windows",
+        type=positive_int,
+        help="calibration windows (default 16, fewer when a short clip has fewer, at least 8)",
+    )
     build.add_argument(
         "--held-out", type=positive_int, default=4, help="windows kept out of calibration for the gate"
     )
@@ -626,6 +674,7 @@ def _add_scale_out(subparsers: argparse._SubParsersAction) -> None:
     """serve (a Triton server over any backend), triton-repo, and batch (Ray)."""
     serve = add_serve_parser(subparsers, lambda args: BACKENDS[args.backend](args))
     _add_backend_arguments(serve)
+    serve.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")
     add_triton_repo_parser(subparsers)
     batch = add_batch_parser(subparsers, lambda args: BACKENDS[args.backend](args))
     _add_backend_arguments(batch)
@@ -636,6 +685,7 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
     bench = add_bench_parser(subparsers, lambda args: BACKENDS[args.backend](args))
     _add_weights_arguments(bench)
     bench.add_argument("--variant", choices=VARIANTS, help="ONNX variant to export for onnxruntime")
+    _add_force_onnx_argument(bench)
     bench.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
     bench.add_argument("--threads", type=positive_int, help="CPU threads for inference")
     bench.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")
@@ -660,12 +710,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; every problem the user or the environment causes is one line.
+
+    UserError, OS errors (a full disk, a permission, a vanished file), codec errors and running
+    out of memory exit with status 2; SIGINT/SIGTERM/SIGHUP unwind like an error (temporary
+    outputs removed) and exit with 128 + the signal number. Anything else is a bug: traceback,
+    status 1.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    prefix = f"stmfnet-trt {args.command}: error:"
     try:
-        args.handler(args)
+        with signals_as_exceptions():
+            args.handler(args)
+    except Interrupted as stop:
+        print(
+            f"stmfnet-trt {args.command}: stopped by {stop.name}; nothing half-written was left",
+            file=sys.stderr,
+        )
+        return stop.exit_status
     except UserError as exc:
-        print(f"stmfnet-trt {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix} {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (OSError, av.error.FFmpegError) as exc:
+        print(f"{prefix} {describe_os_error(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        print(
+            f"{prefix} out of memory; try a smaller --batch-size, or --tile for frames this large",
+            file=sys.stderr,
+        )
         return EXIT_USER_ERROR
     return 0
 
