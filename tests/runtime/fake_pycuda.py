@@ -12,6 +12,7 @@ to the primary context. Copies really copy (synchronously), so a pipeline can ru
 from __future__ import annotations
 
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import threading
 import types
@@ -198,6 +199,7 @@ def build(state: FakeDriverState | None = None) -> dict[str, types.ModuleType]:
             setattr(driver, name, value)
     package = types.ModuleType("pycuda")
     package.__path__ = []
+    package.__spec__ = importlib.machinery.ModuleSpec("pycuda", None, is_package=True)
     package.driver = driver
     return {"pycuda": package, "pycuda.driver": driver}
 

@@ -26,7 +26,8 @@ def driver_state(monkeypatch) -> FakeDriverState:
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.delitem(sys.modules, "pycuda.autoinit", raising=False)
     monkeypatch.setattr(sys, "meta_path", [AutoinitFinder(modules["pycuda.driver"]), *sys.meta_path])
-    monkeypatch.setattr("stmfnet_trt.runtime.cuda_binding.available_bindings", lambda: ["pycuda"])
+    for name in ("cuda", "cuda.bindings"):  # a stock JetPack image: pycuda, no cuda-python
+        monkeypatch.setitem(sys.modules, name, None)
     return state
 
 
@@ -130,3 +131,12 @@ def test_x4_pipeline_runs_on_pycuda_across_its_threads(driver_state):
     )
     assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
     assert {context.primary for _, context in driver_state.used_contexts} == {True}
+
+
+def test_classic_build_finds_the_gpu_through_pycuda_without_cuda_python(driver_state):
+    from stmfnet_trt.engine.build import _device_for
+    from stmfnet_trt.engine.worker import _device_info
+
+    assert select_binding().name == "pycuda"
+    expected = {"gpu": "Fake Orin", "compute_capability": "8.7"}
+    assert _device_for("tensorrt") == _device_info() == expected
