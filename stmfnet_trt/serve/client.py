@@ -32,7 +32,14 @@ import numpy as np
 from ..errors import UserError
 from ..export.contract import pad_to_multiple
 from ..runtime.backend import Backend
-from .model_io import DEFAULT_MODEL_NAME, INPUT_NAMES, OUTPUT_NAME, TRITON_DATATYPE
+from .model_io import (
+    DEFAULT_MODEL_NAME,
+    INPUT_NAMES,
+    OUTPUT_NAME,
+    REFUSAL_MARK,
+    TRITON_DATATYPE,
+    one_line_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +84,26 @@ def _module(protocol: str):
 
 
 def _is_retryable(error: BaseException) -> bool:
-    """Connection trouble, timeouts and overload pass; a refused request does not."""
+    """Connection trouble, timeouts and overload pass; a refused request does not (gRPC's own
+    "message larger than max" is RESOURCE_EXHAUSTED too, but sending it again cannot help)."""
     from tritonclient.utils import InferenceServerException
 
     if isinstance(error, InferenceServerException):
         status = str(error.status())
+        if "larger than max" in _describe(error):
+            return False
         return status in _RETRYABLE_GRPC or status in _RETRYABLE_HTTP
     return isinstance(error, (OSError, TimeoutError)) or type(error).__name__ == "Timeout"
 
 
 def _describe(error: BaseException) -> str:
+    """One line of what the server said: ours already is; a stock Triton's Python backend sends a
+    traceback, reduced to the refusal line it carries or a generic sentence."""
     message = error.message() if hasattr(error, "message") and callable(error.message) else str(error)
-    return " ".join(str(message).split())[:300]
+    text = str(message)
+    if REFUSAL_MARK in text or "Traceback" in text:
+        return one_line_error(text)
+    return " ".join(text.split())[:300] or type(error).__name__
 
 
 class TritonBackend(Backend):

@@ -104,6 +104,7 @@ _HTTP_READ = re.compile(
 _HTTP_INFER = re.compile(r"/v2/models/(?P<name>[^/]+)(/versions/(?P<version>[^/]+))?/infer")
 _CHUNK = 1 << 20
 _NO_DEADLINE_S = 365 * 24 * 3600.0
+_GRPC_MAX_MESSAGE = 2**31 - 1
 
 
 class ServerDiedError(UserError):
@@ -221,6 +222,7 @@ class _HttpFront:
         self._session = ClientSession(
             connector=TCPConnector(limit=self.options.max_batch_size + 4),
             timeout=ClientTimeout(total=None),
+            headers={"Accept-Encoding": "identity"},  # aiohttp asks for gzip by default
             auto_decompress=False,
         )
         app = web.Application()
@@ -242,7 +244,11 @@ class _HttpFront:
             if request.method == "POST" and infer:
                 _served_model(infer["name"], infer["version"], self.options)
                 return await self._infer(request)
-            raise RequestRefused(f"{request.method} {echo(request.path)} is not served here", status=404)
+            raise RequestRefused(
+                f"{echo(request.method)} on this path is not served here (only health, model "
+                "metadata, config and ready, and inference are)",
+                status=404,
+            )
         except RequestRefused as refusal:
             return web.json_response({"error": str(refusal)}, status=refusal.status)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
@@ -284,7 +290,7 @@ class _HttpFront:
                 kept = {
                     k: v
                     for k, v in reply.headers.items()
-                    if k.lower() in ("content-type", "inference-header-content-length", "content-encoding")
+                    if k.lower() in ("content-type", "inference-header-content-length")
                 }
                 status = reply.status
         except ClientError:
@@ -366,11 +372,13 @@ class _GrpcFront:
         self._grpc = grpc
         self._request_type = service_pb2.ModelInferRequest
         limits = options.limits
-        reply_bytes = limits.max_tensor_bytes + MAX_HEADER_BYTES
+        # gRPC messages stop at 2 GiB whatever the caps say (a batch of 4K frames does not fit)
+        request_bytes = min(limits.max_body_bytes, _GRPC_MAX_MESSAGE)
+        reply_bytes = min(limits.max_tensor_bytes + MAX_HEADER_BYTES, _GRPC_MAX_MESSAGE)
         self._channel = grpc.insecure_channel(
             f"{LOOPBACK}:{upstream_port}",
             options=[
-                ("grpc.max_send_message_length", limits.max_body_bytes),
+                ("grpc.max_send_message_length", request_bytes),
                 ("grpc.max_receive_message_length", reply_bytes),
             ],
         )
@@ -381,7 +389,7 @@ class _GrpcFront:
             handlers=[self],
             maximum_concurrent_rpcs=slots,
             options=[
-                ("grpc.max_receive_message_length", limits.max_body_bytes),
+                ("grpc.max_receive_message_length", request_bytes),
                 ("grpc.max_send_message_length", reply_bytes),
             ],
         )

@@ -58,14 +58,16 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def start_server(python: str, log: Path, backend_args: list[str], startup_s: float = 120) -> Server:
+def start_server(
+    python: str, log: Path, backend_args: list[str], startup_s: float = 120, host: str | None = HOST
+) -> Server:
+    """``serve`` on free ports, ready to answer; ``host`` None leaves the address to its default."""
     http_port, grpc_port, metrics_port = free_ports(3)
     command = [
         python,
         str(LAUNCH),
         "serve",
-        "--host",
-        HOST,
+        *(["--host", host] if host else []),
         "--http-port",
         str(http_port),
         "--grpc-port",
@@ -88,6 +90,17 @@ def start_server(python: str, log: Path, backend_args: list[str], startup_s: flo
     raise RuntimeError(f"server not ready after {startup_s} s:\n{server.output()[-3000:]}")
 
 
-def start_client(python: str, source: Path, output: Path, url: str, *extra: str) -> subprocess.Popen:
+def start_client(
+    python: str, source: Path, output: Path, url: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     command = [python, str(LAUNCH), "run", str(source), "-o", str(output), "--url", url, "-q", *extra]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def tritonserver_pid(server: Server) -> int | None:
+    """The tritonserver child of a ``serve`` process, if it is running."""
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0].endswith(b"/tritonserver"):
+                return int(child)
+    return None
