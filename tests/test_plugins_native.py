@@ -233,7 +233,15 @@ def test_ctest_suite_passes():
 @pytest.mark.parametrize(
     ("find", "expected"),
     [
-        (plugins.trt_plugin_library_path, {"getCreators", "setLoggerFinder", "stmfnet_adaptive_warp_launch"}),
+        (
+            plugins.trt_plugin_library_path,
+            {
+                "getCreators",
+                "setLoggerFinder",
+                "stmfnet_adaptive_warp_launch",
+                "stmfnet_trt_cuda_driver_check",
+            },
+        ),
         (plugins.ort_op_library_path, {"RegisterCustomOps"}),
     ],
     ids=["trt_plugin", "ort_ops"],
@@ -247,6 +255,46 @@ def test_libraries_export_only_their_entry_points(find, expected):
     )
     exported = {line.split()[-1] for line in listing.stdout.splitlines() if line.split()[1:2] == ["T"]}
     assert exported == expected
+
+
+def test_cuda_preset_has_sm80_and_every_target_nvcc_offers_with_ptx_of_the_newest(tmp_path):
+    """A100/A30 (sm_80) are documented targets: the classic preset builds SASS for them, and for
+    every preset target the found nvcc supports; the newest also as PTX for later GPUs."""
+    nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
+    if not Path(nvcc).is_file() or shutil.which("cmake") is None:
+        pytest.skip("needs nvcc and cmake")
+    offered = set(
+        re.findall(
+            r"sm_(\d+)", subprocess.run([nvcc, "--list-gpu-code"], capture_output=True, text=True).stdout
+        )
+    )
+    proc = subprocess.run(
+        ["cmake", "-S", str(REPO), "-B", str(tmp_path), "-DSTMFNET_BUILD_ORT_OP=OFF"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    archs = re.search(r"architectures: (\S+)", proc.stdout).group(1).split(";")
+    wanted = [a for a in ("75", "80", "86", "87", "89", "90", "100", "110", "120") if a in offered]
+    assert "80" in wanted
+    assert archs == [f"{a}-real" for a in wanted[:-1]] + [wanted[-1]]
+
+
+def test_driver_floor_is_one_line_naming_the_fix():
+    library = library_or_skip(plugins.trt_plugin_library_path)
+    from stmfnet_trt.runtime.cuda_binding import plugin_driver_problem
+
+    problem = plugin_driver_problem(library, 12060)  # JetPack 6's CUDA 12.6 driver
+    built_major = problem and int(
+        re.search(r"runtime, which needs an NVIDIA driver for CUDA (\d+)", problem).group(1)
+    )
+    if built_major is None:
+        pytest.skip("this build links a CUDA 12 runtime, which a CUDA 12.6 driver runs")
+    assert "\n" not in problem and "this driver supports CUDA 12.6" in problem
+    assert "update the driver, or rebuild the plugin with a CUDA 12 toolkit" in problem
+    assert plugin_driver_problem(library, built_major * 1000) is None
+    assert plugin_driver_problem(library, 0) is None  # no driver: the GPU checks say so
 
 
 def test_missing_library_error_says_how_to_build(monkeypatch, tmp_path):
@@ -569,6 +617,21 @@ def test_plain_dlopen_registers_and_load_library_still_works(flavour_env, steps)
         assert result[step] == [True, 1], (step, result)
     if "load" in steps:
         assert result["load_library_ok"] is True
+
+
+@pytest.mark.parametrize("flavour_env", ["tensorrt_rtx", "tensorrt_lean"], indirect=True)
+def test_self_registration_can_be_switched_off(flavour_env):
+    """STMFNET_TRT_PLUGIN_SELF_REGISTER=0: a plain dlopen registers nothing (no call into TensorRT
+    while the loader's lock is held); load_library still registers the creator."""
+    library_or_skip(plugins.trt_plugin_library_path)
+    module, env = flavour_env
+    result = run_isolated(
+        REGISTRATION_ORDER_SCRIPT,
+        {**env, "STMFNET_TRT_PLUGIN_SELF_REGISTER": "0"},
+        args=(module, "cdll,load"),
+    )
+    assert result["cdll"] == [False, 0]
+    assert result["load"] == [True, 1] and result["load_library_ok"] is True
 
 
 RTX_BUILDER_REGISTRY_SCRIPT = """

@@ -5,10 +5,12 @@
 #include "adaptive_warp_plugin.h"
 
 #include "adaptive_warp_kernel.h"
+#include "cuda_driver_check.h"
 #include "trt_runtime_abi.h"
 #include "warp_math.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
@@ -609,6 +611,18 @@ void selfRegister(char const* library, std::vector<void*>& visited)
             + " in the plugin registry of " + library + " (" + layoutName(layout) + ")");
 }
 
+// STMFNET_TRT_PLUGIN_SELF_REGISTER=0 turns the load-time self-registration off: the initializer
+// below then calls into no TensorRT library while the loader's lock is held (a TensorRT whose
+// loadLibrary holds a registry lock across dlopen would deadlock there), and only
+// IPluginRegistry::loadLibrary / trtexec --dynamicPlugins register the creator.
+constexpr char kSelfRegisterEnv[] = "STMFNET_TRT_PLUGIN_SELF_REGISTER";
+
+bool selfRegistrationWanted() noexcept
+{
+    char const* const value = std::getenv(kSelfRegisterEnv);
+    return value == nullptr || std::strcmp(value, "0") != 0;
+}
+
 // Runs when the library is loaded, whoever loads it. Never throws: a failure only means the
 // creator is not self-registered, and loadLibrary still works.
 struct SelfRegisterOnLoad
@@ -618,6 +632,10 @@ struct SelfRegisterOnLoad
         try
         {
             gSelfRegistrations = new std::vector<SelfRegistration>();
+            if (!selfRegistrationWanted())
+            {
+                return;
+            }
             std::vector<void*> visited; // registries already handled (one library, several names)
             for (char const* library : kTrtLibraries)
             {
@@ -682,8 +700,37 @@ void setLoggerFinderImpl(void* finder) noexcept
 } // namespace
 } // namespace stmfnet_trt
 
+namespace stmfnet_trt
+{
+namespace
+{
+
+// Once per process, when TensorRT loads the library: a driver older than the static CUDA runtime
+// we link fails every kernel launch later with a far less helpful error.
+void checkDriverOnce() noexcept
+{
+    static std::once_flag once;
+    try
+    {
+        std::call_once(once, [] {
+            std::string const problem = driverFloorMessage(builtRuntimeVersion(), installedDriverVersion());
+            if (!problem.empty())
+            {
+                logError(problem);
+            }
+        });
+    }
+    catch (...)
+    {
+    }
+}
+
+} // namespace
+} // namespace stmfnet_trt
+
 extern "C" nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
 {
+    stmfnet_trt::checkDriverOnce();
     stmfnet_trt::withdrawSelfRegistrations();
     static nvinfer1::IPluginCreatorInterface* const creators[] = {&stmfnet_trt::theCreator()};
     nbCreators = 1;

@@ -68,6 +68,13 @@ def build(request: BuildRequest, engine_out: Path, report: dict) -> bool:
     if registry.get_creator("AdaptiveWarp", "1", "stmfnet_trt") is None:
         report["error"] = f"plugin library {request.plugin} did not register AdaptiveWarp v1 (stmfnet_trt)"
         return False
+    if request.flavour == "tensorrt":  # classic builds run the plugin's kernel to time it
+        from ..runtime.cuda_binding import plugin_driver_problem
+
+        problem = plugin_driver_problem(request.plugin)
+        if problem is not None:
+            report["error"] = problem
+            return False
     # Classic TensorRT 10 needs the flag for a strongly typed network; TensorRT-RTX (and 11) are
     # always strongly typed: precision comes from the ONNX graph, never from builder flags.
     flags = 0

@@ -129,6 +129,27 @@ class CudaBinding(abc.ABC):
     def copy_d2d(self, destination: int, source: int, nbytes: int, stream: Any) -> None: ...
 
 
+_DRIVER_TOO_OLD = 1
+_MESSAGE_BYTES = 1024
+
+
+def plugin_driver_problem(library: str | os.PathLike, driver_version: int = -1) -> str | None:
+    """Why the plugin ``library`` cannot run with this machine's NVIDIA driver, or None.
+
+    The library links its CUDA runtime statically and needs a driver for that CUDA major version
+    (CUDA 13: R580+; JetPack 6 and many desktops have CUDA 12 drivers). ``driver_version``: a CUDA
+    version as the driver reports it (12060 = 12.6); default: ask the installed driver. No driver
+    at all is not this check's to report (the GPU checks say it).
+    """
+    check = ctypes.CDLL(str(library)).stmfnet_trt_cuda_driver_check
+    check.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    check.restype = ctypes.c_int
+    message = ctypes.create_string_buffer(_MESSAGE_BYTES)
+    if check(driver_version, message, _MESSAGE_BYTES) != _DRIVER_TOO_OLD:
+        return None
+    return message.value.decode()
+
+
 def available_bindings() -> list[str]:
     """The bindings whose module is installed, in order of preference."""
     found = []

@@ -43,7 +43,7 @@ from ..export.cache import cache_root
 from ..export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
 from ..plugins import load_trt_plugin, trt_plugin_library_path
 from .backend import Backend
-from .cuda_binding import CudaBinding, select_binding
+from .cuda_binding import CudaBinding, plugin_driver_problem, select_binding
 from .cuda_memory import DeviceBuffer, Stream, current_device
 from .scene import SceneCutDetector
 from .scheduler import SchedulerStats
@@ -269,7 +269,10 @@ class TensorRTBackend(Backend):
         self.description = check_engine(engine_path, data=data, binding=self.binding)
         flavour = self.description["flavour"]
         trt = importlib.import_module(MODULES[flavour])
-        load_trt_plugin(trt)
+        library = load_trt_plugin(trt) or trt_plugin_library_path()
+        problem = plugin_driver_problem(library)
+        if problem is not None:
+            raise UserError(problem)
         self.binding.make_current()
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self.logger)
