@@ -24,10 +24,21 @@ from stmfnet_trt.errors import UserError
 _SNAP_TOLERANCE = Fraction(1, 10_000)
 
 
+# Rates the writers can store: FFmpeg keeps rates and time bases as 32-bit fractions, and the
+# output runs at up to 8x the input (measured: 1e30 fps overflowed in the sink after all the
+# work, "29.97002997002997" as an exact decimal did too). One frame an hour to 10000 fps
+# covers time-lapse to high-speed footage.
+MIN_FPS = Fraction(1, 3600)
+MAX_FPS = Fraction(10_000)
+# The finest rate denominator kept; beyond it a rate is rounded to the nearest fraction with
+# this denominator at most (a change below 1e-12 relative: typed-out decimals of n/1001).
+MAX_FPS_DENOMINATOR = 1_001_000
+
+
 def as_fps(value: Fraction | int | float | str) -> Fraction:
     """Turn a user-given frame rate ("30000/1001", "29.97", 25, Fraction) into a Fraction.
 
-    Raises UserError for anything that is not a positive, finite number.
+    Raises UserError for anything that is not a number between ``MIN_FPS`` and ``MAX_FPS``.
     """
     try:
         fps = Fraction(str(value)) if isinstance(value, float | str) else Fraction(value)
@@ -35,6 +46,15 @@ def as_fps(value: Fraction | int | float | str) -> Fraction:
         raise UserError(f"frame rate {value!r} is not a number such as 25 or 30000/1001") from exc
     if fps <= 0:
         raise UserError(f"frame rate {value!r} must be positive")
+    return checked_rate(fps, f"frame rate {value!r}")
+
+
+def checked_rate(fps: Fraction, what: str) -> Fraction:
+    """``fps`` with its denominator bounded, or UserError naming ``what`` if out of range."""
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise UserError(f"{what} is outside the supported {MIN_FPS} to {MAX_FPS} fps")
+    if fps.denominator > MAX_FPS_DENOMINATOR:
+        return snap_standard_rate(fps.limit_denominator(MAX_FPS_DENOMINATOR))
     return fps
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import re
+import stat
 import struct
 from collections.abc import Iterator
 from fractions import Fraction
@@ -46,10 +47,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.errors import InputError, UserError
 from stmfnet_trt.io.frame_source import FrameSource, check_frame_pixels
 from stmfnet_trt.io.orientation import Orientation, frame_orientation
-from stmfnet_trt.io.rates import IntervalCheck, snap_standard_rate
+from stmfnet_trt.io.rates import IntervalCheck, checked_rate, snap_standard_rate
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,10 @@ def describe_broken_mp4(path: Path) -> str | None:
 def open_container(path: Path) -> av.container.InputContainer:
     """``av.open`` (read-only) with every failure turned into an InputError that names the file."""
     try:
-        if path.stat().st_size == 0:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO would block, a device never end
+            raise InputError(f"{path}: not a regular file (a device, FIFO or socket)")
+        if status.st_size == 0:
             raise InputError(f"{path}: file is empty (0 bytes)")
         # Forged tags with invalid UTF-8 must not raise UnicodeDecodeError when read.
         return av.open(str(path), "r", metadata_errors="replace")
@@ -200,6 +204,12 @@ class VideoSource(FrameSource):
         own_rate = snap_standard_rate(Fraction(stream_rate)) if stream_rate else fps
         if own_rate is None:
             raise InputError(f"{self.path}: the video does not state its frame rate; pass one (fps)")
+        try:
+            own_rate = checked_rate(own_rate, f"{self.path}: the video's frame rate {own_rate}")
+        except UserError as exc:
+            if fps is None:
+                raise InputError(f"{exc}; pass the right one (fps)") from exc
+            own_rate = fps  # a forged rate the caller overrides; counts then use the caller's
         self.fps = fps or own_rate
         self.fps_assumed = False
         # Counts are converted with the file's own rate: a caller's fps changes the timing of
