@@ -20,7 +20,8 @@ if [ "${WITH_TORCH:-0}" = 1 ]; then
   # As in the Makefile: the CPU wheel first, so nothing later pulls a CUDA build.
   "$VENV/bin/python" -m pip install --quiet torch==2.13.0
 fi
+# aiohttp and grpcio come with tritonclient, but serve's checking front imports them itself.
 "$VENV/bin/python" -m pip install --quiet "numpy<2" "onnxruntime>=1.21" "av>=18" "tqdm>=4.60" \
-  "nvidia-pytriton>=0.7" "tritonclient[http,grpc]>=2.50"
+  "nvidia-pytriton>=0.7" "tritonclient[http,grpc]>=2.50" "aiohttp>=3.9" "grpcio>=1.60"
 "$VENV/bin/python" -m pip install --quiet --no-deps -e .
-"$VENV/bin/python" -c "import pytriton, tritonclient.grpc, numpy; print('serve env ready: numpy', numpy.__version__)"
+"$VENV/bin/python" -c "import pytriton, tritonclient.grpc, aiohttp, grpc, numpy; print('serve env ready: numpy', numpy.__version__)"

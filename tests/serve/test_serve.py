@@ -6,6 +6,8 @@ of a clip through it and must write exactly the frames a local ONNX Runtime run 
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 
 import numpy as np
@@ -17,6 +19,19 @@ from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRunt
 from stmfnet_trt.runtime.video import RunOptions, interpolate_video
 
 FRAMES = 4  # 3 windows per client at x2: seconds on 2 cores
+# On PYTHONPATH as sitecustomize.py: `import torch` (or any torch.*) fails in that process.
+NO_TORCH = """import importlib.abc, sys
+
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "torch":
+            raise ImportError(f"{name} is blocked: this process must run without torch")
+        return None
+
+
+sys.meta_path.insert(0, NoTorch())
+"""
 THREADS = "2"
 CLIENT_TIMEOUT_S = 240
 
@@ -152,3 +167,30 @@ def test_sigterm_stops_the_server_cleanly(serve_python, tmp_path):
     assert server.terminate() == 0
     assert "server stopped" in server.output()
     assert not server.ready()
+
+
+def test_the_triton_client_runs_end_to_end_where_torch_cannot_be_imported(
+    server, serve_python, onnx_model, assets_dir, tmp_path
+):
+    """Item 4 of issue 20: the whole `--backend triton` run (parsers, decoding, scheduling, the
+    client, encoding) in a process where `import torch` fails, equal to a local run."""
+    blocker = tmp_path / "no_torch"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(NO_TORCH)
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    probe = subprocess.run(
+        [serve_python, "-c", "import torch"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert probe.returncode != 0 and "torch is blocked" in probe.stderr, probe.stderr
+    frames = 3
+    source = assets_dir / "carphone_12.mp4"
+    client = start_client(
+        serve_python, source, tmp_path / "remote", server.url("grpc"), "--max-frames", str(frames), env=env
+    )
+    status, output = finish(client)
+    assert status == 0, output
+    backend = OnnxRuntimeBackend(OnnxRuntimeOptions(onnx_model, threads=int(THREADS)))
+    interpolate_video(source, tmp_path / "local", backend, RunOptions(max_frames=frames, progress=False))
+    remote, local = read_frames(tmp_path / "remote"), read_frames(tmp_path / "local")
+    assert remote.shape == local.shape and len(local) == 2 * frames
+    assert np.array_equal(remote, local)
