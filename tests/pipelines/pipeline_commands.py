@@ -11,7 +11,7 @@ FFMPEG_BOTH_ENDS = (
     " | ffmpeg -v error -f yuv4mpegpipe -i - -c:v libx264 -pix_fmt yuv420p out.mp4"
 )
 LIVE_SOURCE_EARLY_READER = (
-    "ffmpeg -v error -f lavfi -i testsrc=size=160x96:rate=25 -f yuv4mpegpipe -"
+    "ffmpeg -v error -f lavfi -i testsrc=size=160x96:rate=25 -pix_fmt yuv420p -f yuv4mpegpipe -"
     " | stmfnet-trt run - -o - --backend blend -q | head -c 10000000 > head.y4m"
 )
 GST_ENVIRONMENT = 'eval "$(python -m stmfnet_trt.gst)"'

@@ -71,9 +71,10 @@ def split_y4m(data: bytes) -> tuple[bytes, list[bytes]]:
 
 
 def framemd5(y4m: bytes) -> tuple[Fraction, list[tuple[int, int, str]]]:
-    """ffmpeg's own view of a y4m stream: time base and (pts, duration, md5) per frame."""
+    """ffmpeg's own view of a y4m stream: time base and (pts, duration, md5) per frame (its
+    demuxer's packets as they are: re-encoding would round the time base to a guessed rate)."""
     done = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "yuv4mpegpipe", "-i", "-", "-f", "framemd5", "-"],
+        ["ffmpeg", "-v", "error", "-f", "yuv4mpegpipe", "-i", "-", "-c", "copy", "-f", "framemd5", "-"],
         input=y4m,
         capture_output=True,
         timeout=TIMEOUT_S,
