@@ -161,7 +161,7 @@ def test_endless_source_flat_memory_then_closed_output(tmp_path):
 
 def feed_frame_by_frame(y4m: bytes) -> tuple[list[int], int]:
     """Write a y4m stream one frame at a time without closing stdin; after each input frame,
-    how many output frames had arrived (waiting up to 10 s for the expected count; after a first
+    how many output frames had arrived (waiting up to 5 s for the expected count; after a first
     shortfall, not at all)."""
     header, frames = split_y4m(y4m)
     process = subprocess.Popen(
@@ -187,7 +187,7 @@ def feed_frame_by_frame(y4m: bytes) -> tuple[list[int], int]:
         for index, frame in enumerate(frames):
             process.stdin.write(b"FRAME\n" + frame)
             process.stdin.flush()
-            wanted, deadline = 2 * (index - 1), time.monotonic() + (10 if not late else 0)
+            wanted, deadline = 2 * (index - 1), time.monotonic() + (5 if not late else 0)
             while received[0] < wanted and time.monotonic() < deadline:
                 time.sleep(0.01)
             seen.append(received[0])
