@@ -92,6 +92,17 @@ def check_engine(
     their own.
     """
     description = verify_engine(Path(engine), data)
+    check_environment(engine, description, environment, binding)
+    return description
+
+
+def check_environment(
+    engine: Path,
+    description: dict,
+    environment: dict[str, str] | None = None,
+    binding: CudaBinding | None = None,
+) -> None:
+    """Refuse, with the reasons, a verified engine that was not built for this machine."""
     flavour = description["flavour"]
     if environment is None:
         if importlib.util.find_spec(MODULES[flavour]) is None:
@@ -104,7 +115,6 @@ def check_engine(
         raise UserError(
             f"{engine} cannot run here: " + "; ".join(reasons) + ". Rebuild it with `stmfnet-trt build`."
         )
-    return description
 
 
 @dataclass(frozen=True)
@@ -261,12 +271,16 @@ class TensorRTBackend(Backend):
     def __init__(self, options: TensorRTOptions) -> None:
         engine_path = Path(options.engine)
         self.path = engine_path
-        self.binding = select_binding(options.binding)
         try:
             data = engine_path.read_bytes()
+        except FileNotFoundError:
+            raise EngineTrustError(f"engine not found: {engine_path}") from None
         except OSError as exc:
             raise EngineTrustError(f"cannot read engine {engine_path}: {exc.strerror}") from None
-        self.description = check_engine(engine_path, data=data, binding=self.binding)
+        # Verified first, whatever this machine has: a forged engine is refused as such.
+        self.description = verify_engine(engine_path, data)
+        self.binding = select_binding(options.binding)
+        check_environment(engine_path, self.description, binding=self.binding)
         flavour = self.description["flavour"]
         trt = importlib.import_module(MODULES[flavour])
         library = load_trt_plugin(trt) or trt_plugin_library_path()

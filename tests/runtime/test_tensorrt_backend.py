@@ -89,6 +89,19 @@ def test_cli_without_gpu_or_engine_fails_cleanly(tmp_path, assets_dir, capsys):
     assert not output.exists()
 
 
+def test_cli_refuses_an_altered_engine_before_anything_else(tmp_path, assets_dir, capsys):
+    """`run --engine` (and `serve`, through the same backend) on an engine whose bytes do not
+    match its sidecar: one line, exit 2, whether or not this machine has a GPU."""
+    engine = engine_with_sidecar(tmp_path, RTX_SIDECAR)
+    engine.write_bytes(ENGINE_BYTES + b" and a payload")
+    output = tmp_path / "out.mp4"
+    args = ["run", str(assets_dir / "carphone_12.mp4"), "-o", str(output), "--backend", "tensorrt"]
+    assert main([*args, "--engine", str(engine)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "does not match the engine_sha256 of model.plan.json" in err and len(err.splitlines()) == 1
+    assert not output.exists()
+
+
 @pytest.mark.gpu
 @pytest.mark.tensorrt
 def test_classic_engine_matches_onnxruntime(exported, tmp_path):
