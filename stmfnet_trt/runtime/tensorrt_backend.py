@@ -79,20 +79,13 @@ def engine_environment(flavour: str, binding: CudaBinding | None = None) -> dict
     }
 
 
-def check_engine(
-    engine: Path,
-    environment: dict[str, str] | None = None,
-    data: bytes | None = None,
-    binding: CudaBinding | None = None,
-) -> dict:
+def check_engine(engine: Path, environment: dict[str, str] | None = None) -> dict:
     """The engine's sidecar once the engine is verified, or a UserError listing why it cannot run.
 
-    ``data``: the engine bytes that will be deserialised (verified instead of re-reading the
-    file). ``environment`` defaults to this machine's (``engine_environment``); tests pass
-    their own.
+    ``environment`` defaults to this machine's (``engine_environment``); tests pass their own.
     """
-    description = verify_engine(Path(engine), data)
-    check_environment(engine, description, environment, binding)
+    description = verify_engine(Path(engine))
+    check_environment(engine, description, environment)
     return description
 
 
@@ -231,7 +224,8 @@ class RuntimeCacheFile:
         self.fallback = cache_root() / "runtime_cache" / f"{engine_sha256[:24]}{RUNTIME_CACHE_SUFFIX}"
 
     def read(self) -> bytes | None:
-        for path in (self.beside, self.fallback):
+        """The latest cache: the fallback exists only when the engine's folder refused a write."""
+        for path in (self.fallback, self.beside):
             if path.is_file():
                 return path.read_bytes()
         return None
@@ -283,8 +277,7 @@ class TensorRTBackend(Backend):
         check_environment(engine_path, self.description, binding=self.binding)
         flavour = self.description["flavour"]
         trt = importlib.import_module(MODULES[flavour])
-        library = load_trt_plugin(trt) or trt_plugin_library_path()
-        problem = plugin_driver_problem(library)
+        problem = plugin_driver_problem(load_trt_plugin(trt))
         if problem is not None:
             raise UserError(problem)
         self.binding.make_current()

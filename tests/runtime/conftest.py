@@ -8,6 +8,8 @@ import pytest
 from fake_cuda import FakeCuda
 from fake_tensorrt import FakeTensorRT
 
+from stmfnet_trt.plugins import trt_plugin_library_path
+
 
 @pytest.fixture
 def fakes(monkeypatch) -> tuple[FakeCuda, FakeTensorRT]:
@@ -17,5 +19,8 @@ def fakes(monkeypatch) -> tuple[FakeCuda, FakeTensorRT]:
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
     monkeypatch.setattr("stmfnet_trt.runtime.tensorrt_backend.select_binding", lambda name=None: cuda)
     monkeypatch.setattr("stmfnet_trt.runtime.cuda_memory.select_binding", lambda name=None: cuda)
-    monkeypatch.setattr("stmfnet_trt.runtime.tensorrt_backend.load_trt_plugin", lambda module: None)
+    # The registry step is TensorRT's: the fake returns the library path, as load_trt_plugin does.
+    monkeypatch.setattr(
+        "stmfnet_trt.runtime.tensorrt_backend.load_trt_plugin", lambda module: trt_plugin_library_path()
+    )
     return cuda, trt

@@ -14,6 +14,7 @@ from fake_tensorrt import ContractViolation, DataType, EngineSpec, FakeTensorRT,
 
 from stmfnet_trt.engine.sidecar import EngineTrustError
 from stmfnet_trt.errors import UserError
+from stmfnet_trt.plugins import trt_plugin_library_path
 from stmfnet_trt.runtime import tensorrt_backend
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scene import SceneCutDetector
@@ -147,7 +148,7 @@ def test_rtx_runtime_cache_goes_to_the_user_cache_when_the_folder_is_not_writabl
     trt = FakeTensorRT(cuda, "tensorrt_rtx", "1.7.1")
     monkeypatch.setitem(sys.modules, "tensorrt_rtx", trt)
     monkeypatch.setattr(tensorrt_backend, "select_binding", lambda name=None: cuda)
-    monkeypatch.setattr(tensorrt_backend, "load_trt_plugin", lambda module: None)
+    monkeypatch.setattr(tensorrt_backend, "load_trt_plugin", lambda module: trt_plugin_library_path())
     monkeypatch.setattr(tensorrt_backend.RuntimeCacheFile, "_announced", False)
     monkeypatch.setenv("STMFNET_TRT_CACHE", str(tmp_path / "cache"))
     folder = tmp_path / "engines"

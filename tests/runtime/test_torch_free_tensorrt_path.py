@@ -125,7 +125,7 @@ def test_tensorrt_backend_runs_up_to_the_fake_runtime(tmp_path):
         trt = FakeTensorRT(cuda)
         sys.modules["tensorrt"] = trt
         tb.select_binding = cuda_memory.select_binding = lambda name=None: cuda
-        tb.load_trt_plugin = lambda module: None
+        tb.load_trt_plugin = lambda module: tb.trt_plugin_library_path()
         engine = write_engine(Path(sys.argv[1]))
         trt.add_engine(engine.read_bytes(), EngineSpec())
         rng = np.random.default_rng(0)
