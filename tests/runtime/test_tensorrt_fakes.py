@@ -5,6 +5,7 @@ bounds answered with False, I/O dtypes and formats, contexts that cannot be crea
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -162,3 +163,25 @@ def test_rtx_runtime_cache_goes_to_the_user_cache_when_the_folder_is_not_writabl
     kept = list((tmp_path / "cache" / "runtime_cache").iterdir())
     assert len(kept) == 1 and kept[0].read_bytes() == b"runtime cache v0++"  # read back, grown
     assert capsys.readouterr().err.count("runtime cache is kept in") == 1
+
+
+def test_per_batch_calls_from_several_threads_do_not_share_a_context_at_once(fakes, tmp_path):
+    """`serve` calls interpolate from its request threads: one call at a time on that context."""
+    _, trt = fakes
+    windows = [np.stack([np.stack(clip(4, seed))]) for seed in range(4)]
+    expected = [Reference().interpolate(w) for w in windows]
+    with make_backend(tmp_path, trt, pipeline=False) as backend:
+        results: dict[int, list[bool]] = {}
+
+        def serve(index: int) -> None:
+            results[index] = [
+                np.array_equal(backend.interpolate(windows[index]), expected[index]) for _ in range(5)
+            ]
+
+        threads = [threading.Thread(target=serve, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert trt.engines[0].violations == []
+    assert results == {i: [True] * 5 for i in range(4)}
