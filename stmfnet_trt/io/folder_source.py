@@ -53,12 +53,13 @@ def list_images(folder: Path) -> list[Path]:
         ]
     except OSError as exc:
         raise InputError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from exc
-    for entry in entries:
+    entries.sort(key=lambda entry: natural_sort_key(entry.name))
+    for entry in entries:  # in frame order, so that the first bad frame is the one named
         if not entry.is_file():  # is_file() follows symlinks and is False for loops/dangling ones
             raise InputError(
                 f"{entry}: named like a frame but not a regular file (folder, FIFO or broken link)"
             )
-    return sorted(entries, key=lambda entry: natural_sort_key(entry.name))
+    return entries
 
 
 class FolderSource(FrameSource):

@@ -16,6 +16,7 @@ only as a rotation: the four mirrored orientations would come out wrong.
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ class ImageHeader:
     width: int
     height: int
     orientation: Orientation
+    is_png: bool
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def _png_header(stream: BinaryIO, path: Path) -> ImageHeader:
             orientation = exif_orientation(stream.read(min(length, MAX_EXIF_BYTES)))
             break
         stream.seek(length + 4, 1)
-    return ImageHeader(width, height, orientation)
+    return ImageHeader(width, height, orientation, is_png=True)
 
 
 def _jpeg_header(stream: BinaryIO, path: Path) -> ImageHeader:
@@ -148,7 +150,7 @@ def _jpeg_header(stream: BinaryIO, path: Path) -> ImageHeader:
         if marker in _JPEG_SOF:
             _precision, height, width = struct.unpack(">BHH", _read_exactly(stream, 5, path))
             check_frame_pixels(width, height, str(path))
-            return ImageHeader(width, height, orientation)
+            return ImageHeader(width, height, orientation, is_png=False)
         if marker == 0xE1:
             payload = _read_exactly(stream, length - 2, path)
             if payload.startswith(b"Exif\0"):
@@ -178,15 +180,36 @@ def read_image_header(path: Path) -> ImageHeader:
     raise unreadable(path, "its first bytes are neither a PNG nor a JPEG signature")
 
 
-def decode_image(path: Path) -> av.VideoFrame:
-    """Decode the one picture in an image file, as stored; InputError names the file if that
-    fails. ``read_image`` adds the header checks and the orientation."""
+def decode_image(path: Path, data: bytes | None = None) -> av.VideoFrame:
+    """Decode the one picture in an image file (or in ``data``, its bytes), as stored;
+    InputError names the file if that fails. ``read_image`` adds the header checks and the
+    orientation."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path) if data is None else io.BytesIO(data)) as container:
             return next(container.decode(video=0))
     except (av.error.FFmpegError, StopIteration) as exc:
         reason = getattr(exc, "strerror", None) or "no picture in it"
         raise unreadable(path, reason) from exc
+
+
+def without_exif_chunks(png: bytes) -> bytes:
+    """The PNG with its ``eXIf`` chunks left out.
+
+    FFmpeg 8's PNG decoder refuses a whole picture whose eXIf it cannot parse (measured: every
+    one of 300 random EXIF blocks), where viewers show the picture; ``read_image`` has read the
+    orientation already, so the decoder is given the picture without it. A damaged tail is
+    kept for the decoder to judge.
+    """
+    kept = [png[:8]]
+    position = 8
+    while position + 12 <= len(png):
+        length, kind = struct.unpack(">I4s", png[position : position + 8])
+        end = position + 12 + length
+        if kind != b"eXIf":
+            kept.append(png[position:end])
+        position = end
+    kept.append(png[position:])
+    return b"".join(kept)
 
 
 def read_image(path: Path) -> Picture:
@@ -197,7 +220,15 @@ def read_image(path: Path) -> Picture:
             size than its header declares.
     """
     header = read_image_header(path)
-    frame = decode_image(path)
+    data = None
+    if header.is_png:  # decoded from memory, read once, with any eXIf chunk left out
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        if b"eXIf" in data:
+            data = without_exif_chunks(data)
+    frame = decode_image(path, data)
     if (frame.width, frame.height) != (header.width, header.height):
         raise InputError(
             f"{path}: decoded as {frame.width}x{frame.height} but its header declares "

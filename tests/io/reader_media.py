@@ -70,12 +70,13 @@ def remux(source: Path, target: Path) -> Path:
 
 
 def encode_still(picture: np.ndarray, codec: str, pix_fmt: str) -> bytes:
-    """One picture as a PNG or JPEG file's bytes (``codec`` png or mjpeg), in ``pix_fmt``."""
+    """One picture as a PNG or JPEG file's bytes (``codec`` png or mjpeg), in ``pix_fmt``
+    (converted by swscale from the array's grey/RGB/RGBA, 8 or 16 bits)."""
     channels = picture.shape[2] if picture.ndim == 3 else 1
     source_format = {1: "gray", 3: "rgb24", 4: "rgba"}[channels]
     if picture.dtype == np.uint16:
-        source_format = {1: "gray16be", 3: "rgb48be", 4: "rgba64be"}[channels]
-        picture = picture.astype(">u2")
+        source_format = {1: "gray16le", 3: "rgb48le", 4: "rgba64le"}[channels]
+        picture = picture.astype("<u2")
     frame = av.VideoFrame.from_ndarray(picture, format=source_format)
     if frame.format.name != pix_fmt:
         frame = frame.reformat(format=pix_fmt)
@@ -114,6 +115,20 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_with_exif(png: bytes, tiff: bytes) -> bytes:
     """Insert an ``eXIf`` chunk right after IHDR (8-byte signature + 25-byte IHDR chunk)."""
     return png[:33] + png_chunk(b"eXIf", tiff) + png[33:]
+
+
+def png_palette(indexes: np.ndarray, palette: np.ndarray) -> bytes:
+    """An 8-bit palette PNG (colour type 3), written by hand: FFmpeg cannot encode one."""
+    height, width = indexes.shape
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    rows = b"".join(b"\0" + row.astype(np.uint8).tobytes() for row in indexes)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"PLTE", palette.astype(np.uint8).tobytes())
+        + png_chunk(b"IDAT", zlib.compress(rows))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png_header_only(width: int, height: int) -> bytes:
