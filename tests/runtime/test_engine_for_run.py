@@ -52,7 +52,7 @@ def test_out_of_memory_build_suggests_batch_or_tiling(monkeypatch):
     installed(monkeypatch, "tensorrt_rtx")
     monkeypatch.setattr(efr, "select_binding", lambda: Binding())
     monkeypatch.setattr("stmfnet_trt.plugins.trt_plugin_library_path", lambda: "plugin.so")
-    monkeypatch.setattr("stmfnet_trt.export.cache.cached_onnx", lambda *a, **k: "model.onnx")
+    monkeypatch.setattr(efr, "plugin_onnx", lambda *a, **k: "model.onnx")
     monkeypatch.setattr("stmfnet_trt.engine.build.build_engine", failing_build)
     with pytest.raises(UserError, match=r"smaller --batch-size, or tiling \(--tile\)"):
         efr.engine_for_run(None, 1080, 1920, 2, progress=False)
