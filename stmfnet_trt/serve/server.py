@@ -105,6 +105,8 @@ _HTTP_INFER = re.compile(r"/v2/models/(?P<name>[^/]+)(/versions/(?P<version>[^/]
 _CHUNK = 1 << 20
 _NO_DEADLINE_S = 365 * 24 * 3600.0
 _GRPC_MAX_MESSAGE = 2**31 - 1
+# A client trickling its body holds one of the max_batch_size inference slots: not for ever.
+_BODY_TIMEOUT_S = 120.0
 
 
 class ServerDiedError(UserError):
@@ -270,7 +272,12 @@ class _HttpFront:
                 raise RequestRefused("Inference-Header-Content-Length must be an integer") from None
         cap = MAX_JSON_BODY_BYTES if header_length is None else self.options.limits.max_body_bytes
         async with self._slots:
-            body = await _read_capped(request, cap)
+            try:
+                body = await asyncio.wait_for(_read_capped(request, cap), _BODY_TIMEOUT_S)
+            except TimeoutError:
+                raise RequestRefused(
+                    f"the request body took over {_BODY_TIMEOUT_S:.0f} s to arrive", status=408
+                ) from None
             await asyncio.get_running_loop().run_in_executor(
                 None, http_infer_tensors, body, header_length, self.options.limits
             )
