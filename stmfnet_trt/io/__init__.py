@@ -1,7 +1,10 @@
 """Video and frame-folder input/output for stmfnet-trt, through PyAV (FFmpeg).
 
-Reading: ``open_source(path, fps=None)`` gives a ``FrameSource``: size, exact fps, frame count,
-audio presence, and RGB ``uint8`` frames in display order, streamed.
+Reading: ``open_source(path, fps=None, *, assume_constant_rate=False)`` gives a ``FrameSource``:
+size, exact fps, frame count, audio presence, and RGB ``uint8`` frames in display order,
+streamed, upright (a video's display matrix and an image's EXIF orientation applied). Inputs are
+opened read-only; a variable-frame-rate video is refused unless ``assume_constant_rate``; frames
+over 8192x8192 are refused from the header, before decoding.
 
 Writing: ``open_sink(path, width, height, fps, audio_from=None, overwrite=False)`` gives a
 ``FrameSink`` writing H.264 video (with the input's audio) or PNG frames, atomically: the

@@ -226,7 +226,8 @@ class VideoSource(FrameSource):
         self, container: av.container.InputContainer, stream: av.VideoStream, timing: IntervalCheck
     ) -> Orientation:
         """Decode the first frame for its orientation; feed ``timing`` the timestamps of the
-        first ``TIMING_PREFIX_PACKETS`` packets, demuxed without decoding."""
+        first ``TIMING_PREFIX_PACKETS`` packets, demuxed without decoding once the frame is
+        out. Reading stops there, frame or not: a damaged file is never read whole to open it."""
         orientation: Orientation | None = None
         packets = 0
         try:
@@ -237,7 +238,7 @@ class VideoSource(FrameSource):
                 if orientation is None:
                     frames = stream.decode(packet)
                     orientation = self._orientation(frames[0]) if frames else None
-                if orientation is not None and packets >= TIMING_PREFIX_PACKETS:
+                if packets >= TIMING_PREFIX_PACKETS:
                     break
         except av.error.FFmpegError:
             # Damage at the start is reported by iteration, with the frames read, like damage
