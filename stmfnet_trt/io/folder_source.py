@@ -2,8 +2,9 @@
 
 A folder is a sequence: a frame that silently went missing would shift every later one. So an
 entry that is named like a frame but cannot be one (a broken or looping symlink, a folder or a
-FIFO called ``x.png``) is refused by name rather than skipped; only hidden files (``.x.png``,
-editor and OS clutter) and other suffixes are left out.
+FIFO called ``x.png``) is refused by name rather than skipped, and so is a folder holding
+images in another format (``.webp``, ``.heic``, ...); only hidden files (``.x.png``, editor
+and OS clutter) and non-image files are left out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from stmfnet_trt.errors import InputError
 from stmfnet_trt.io.frame_source import FrameSource
-from stmfnet_trt.io.images import IMAGE_SUFFIXES, read_image
+from stmfnet_trt.io.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, read_image
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,23 @@ def list_images(folder: Path) -> list[Path]:
     """The PNG/JPEG files directly in ``folder``, naturally sorted; hidden files are skipped.
 
     Raises:
-        InputError: the folder cannot be listed, or an entry named like a frame is no
-            regular file (symlinks to regular files are fine).
+        InputError: the folder cannot be listed, holds images in another format, or an entry
+            named like a frame is no regular file (symlinks to regular files are fine).
     """
     try:
-        entries = [
-            entry
-            for entry in folder.iterdir()
-            if entry.suffix.lower() in IMAGE_SUFFIXES and not entry.name.startswith(".")
-        ]
+        visible = sorted(
+            (entry for entry in folder.iterdir() if not entry.name.startswith(".")),
+            key=lambda entry: natural_sort_key(entry.name),
+        )
     except OSError as exc:
         raise InputError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from exc
-    entries.sort(key=lambda entry: natural_sort_key(entry.name))
+    others = [entry.name for entry in visible if entry.suffix.lower() in OTHER_IMAGE_SUFFIXES]
+    if others:
+        raise InputError(
+            f"{folder}: holds {len(others)} image(s) in a format frame folders do not read, such as "
+            f"{others[0]}; only PNG and JPEG are read: convert them, or move them out"
+        )
+    entries = [entry for entry in visible if entry.suffix.lower() in IMAGE_SUFFIXES]
     for entry in entries:  # in frame order, so that the first bad frame is the one named
         if not entry.is_file():  # is_file() follows symlinks and is False for loops/dangling ones
             raise InputError(

@@ -30,6 +30,12 @@ from stmfnet_trt.io.frame_source import check_frame_pixels
 from stmfnet_trt.io.orientation import EXIF_ORIENTATIONS, Orientation
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+# Other still-image formats: a frame folder holding any is refused, not read past, since
+# skipping them would drop frames from the sequence without a word (HEIC from phones, WebP
+# from browsers, TIFF/DPX/EXR from editing suites).
+OTHER_IMAGE_SUFFIXES = frozenset(
+    {".heic", ".heif", ".avif", ".webp", ".jxl", ".tif", ".tiff", ".bmp", ".gif", ".tga", ".dpx", ".exr"}
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8"

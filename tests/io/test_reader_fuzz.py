@@ -328,6 +328,12 @@ def hostile_layouts(root: Path, carphone: Path) -> dict[str, tuple[Path, str]]:
             frames_with("text", lambda f: (f / "2.jpg").write_text("hello")),
             "2.jpg: not a readable PNG or JPEG image",
         ),
+        "frames in another format among them": (
+            frames_with(
+                "mixed_formats", lambda f: ((f / "2.webp").write_bytes(b"RIFF"), (f / "3.HEIC").touch())
+            ),
+            "mixed_formats: holds 2 image(s) in a format frame folders do not read, such as 2.webp",
+        ),
     }
 
 
