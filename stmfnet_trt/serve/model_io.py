@@ -223,6 +223,28 @@ def parse_json_header(text: bytes) -> dict:
 
 
 _REQUEST_KEYS = {"id", "parameters", "inputs", "outputs"}
+# Request parameters Triton reads for a model without sequence batching, with the type it insists
+# on: it answers any other type with a 500, as if the server had failed.
+_REQUEST_PARAMETERS = {"priority": int, "timeout": int, "binary_data_output": bool}
+
+
+def check_request_parameters(parameters: dict) -> None:
+    """Only ``priority`` and ``timeout`` (integers in [0, 2^64)) and ``binary_data_output`` (a
+    boolean) may be set on a request; refused otherwise."""
+    for key, value in parameters.items():
+        kind = _REQUEST_PARAMETERS.get(key)
+        if kind is None:
+            raise RequestRefused(
+                f"request parameter {echo(key)} is not served (only {', '.join(_REQUEST_PARAMETERS)})"
+            )
+        if kind is bool and not isinstance(value, bool):
+            raise RequestRefused(f"request parameter {key} must be true or false, got {echo(value)}")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64):
+            raise RequestRefused(
+                f"request parameter {key} must be an integer in [0, 2^64), got {echo(value)}"
+            )
+
+
 _INPUT_KEYS = {"name", "datatype", "shape", "parameters", "data"}
 
 
@@ -263,6 +285,10 @@ def http_infer_tensors(
         raise RequestRefused("inputs must be a list of objects")
     if len(inputs) != len(INPUT_NAMES):
         raise RequestRefused(f"inputs must be {', '.join(INPUT_NAMES)}; got {len(inputs)} inputs")
+    parameters = header.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise RequestRefused("the request's parameters must be an object")
+    check_request_parameters(parameters)
     if "outputs" in header:
         _check_outputs(header["outputs"])
     declared, sources = [], []
@@ -339,6 +365,7 @@ __all__ = [
     "RequestRefused",
     "TensorDeclaration",
     "check_infer_request",
+    "check_request_parameters",
     "check_values",
     "http_infer_tensors",
     "one_line_error",

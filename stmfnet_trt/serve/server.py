@@ -74,6 +74,7 @@ from .model_io import (
     RequestRefused,
     TensorDeclaration,
     check_infer_request,
+    check_request_parameters,
     check_values,
     echo,
     http_infer_tensors,
@@ -334,6 +335,12 @@ async def _read_capped(request, cap: int) -> bytes:
 
 def grpc_infer_tensors(request, limits: RequestLimits) -> None:
     """Check a gRPC ModelInferRequest as ``model_io.http_infer_tensors`` checks an HTTP one."""
+    check_request_parameters(
+        {
+            key: getattr(value, value.WhichOneof("parameter_choice") or "")
+            for key, value in request.parameters.items()
+        }
+    )
     raw = request.raw_input_contents
     if raw and len(raw) != len(request.inputs):
         raise RequestRefused(f"{len(request.inputs)} inputs but {len(raw)} raw_input_contents")

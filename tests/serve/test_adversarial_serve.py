@@ -219,6 +219,18 @@ HTTP_CASES = {
         (*trailing_bytes(), INFER, "POST"),
         (400, "beyond its declared tensors"),
     ),
+    "negative_timeout": (
+        (json_request(SMALL, parameters={"timeout": -1}), {}, INFER, "POST"),
+        (400, "timeout must be an integer"),
+    ),
+    "huge_priority": (
+        (json_request(SMALL, parameters={"priority": 10**30}), {}, INFER, "POST"),
+        (400, "priority must be an integer"),
+    ),
+    "sequence_parameters": (
+        (json_request(SMALL, parameters={"sequence_id": "x"}), {}, INFER, "POST"),
+        (400, "request parameter 'sequence_id' is not served"),
+    ),
     "gzip_body": (
         (b"\x1f\x8b" + b"\0" * 30, {"Content-Encoding": "gzip"}, INFER, "POST"),
         (415, "compressed"),

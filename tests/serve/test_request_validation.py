@@ -25,6 +25,7 @@ from stmfnet_trt.serve.model_io import (
     RequestRefused,
     TensorDeclaration,
     check_infer_request,
+    check_request_parameters,
     http_infer_tensors,
     one_line_error,
 )
@@ -149,7 +150,8 @@ input_like = st.fixed_dictionaries(
 @BOUNDED
 @given(
     header=st.fixed_dictionaries(
-        {"inputs": st.lists(input_like, max_size=5)}, optional={"outputs": json_values}
+        {"inputs": st.lists(input_like, max_size=5)},
+        optional={"outputs": json_values, "parameters": json_values},
     )
 )
 def test_json_requests_of_any_structure_never_escape_the_check(header):
@@ -159,6 +161,24 @@ def test_json_requests_of_any_structure_never_escape_the_check(header):
     except RequestRefused:
         return
     assert [t.name for t, _ in result] == [i["name"] for i in header["inputs"]]
+
+
+@BOUNDED
+@given(
+    parameters=st.dictionaries(
+        st.sampled_from(["priority", "timeout", "binary_data_output", "x"]), json_values
+    )
+)
+def test_request_parameters_are_accepted_only_with_the_types_triton_reads(parameters):
+    try:
+        check_request_parameters(parameters)
+    except RequestRefused:
+        return
+    for key, value in parameters.items():
+        if key == "binary_data_output":
+            assert isinstance(value, bool)
+        else:
+            assert key in ("priority", "timeout") and type(value) is int and 0 <= value < 2**64
 
 
 @BOUNDED
