@@ -86,9 +86,9 @@ def check_run(source: str | Path, output: str | Path, options: RunOptions = RunO
     broken clip costs a second, not the minutes of a first export or engine build.
     """
     levels_for_factor(options.factor)
+    check_output_path(output, options.overwrite, inputs=[source])
     with open_source(Path(source), fps=options.input_fps) as reader:
         _first_frames(reader, options)
-    check_output_path(output, options.overwrite, inputs=[source])
 
 
 def interpolate_video(
