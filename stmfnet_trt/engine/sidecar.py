@@ -198,7 +198,10 @@ def verify_engine(engine: Path, data: bytes | None = None) -> dict:
     if not engine.is_file():
         raise EngineTrustError(f"engine not found: {engine}")
     description = read_sidecar(engine)
-    digest = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(engine)
+    try:
+        digest = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(engine)
+    except OSError as exc:
+        raise EngineTrustError(f"cannot read engine {engine}: {exc.strerror}") from None
     if digest != description["engine_sha256"]:
         raise EngineTrustError(
             f"{engine} does not match the engine_sha256 of {sidecar_path(engine).name} (the file was "

@@ -99,3 +99,14 @@ def test_an_altered_cache_entry_is_rebuilt_not_reused(tmp_path, monkeypatch):
     first.engine.write_bytes(b"a swapped engine")  # someone wrote into the cache
     again = build.build_engine(request, None)
     assert not again.from_cache and again.engine.read_bytes() == b"built engine" and len(builds) == 2
+
+
+def test_an_unreadable_engine_is_one_line(tmp_path, monkeypatch):
+    engine = engine_with(tmp_path, json.dumps(GOOD))
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(sidecar, "file_sha256", denied)
+    with pytest.raises(sidecar.EngineTrustError, match=r"cannot read engine .*: Permission denied"):
+        sidecar.verify_engine(engine)
