@@ -241,8 +241,10 @@ class _HttpFront:
         from aiohttp import web
 
         try:
+            if request.rel_url.raw_path != request.path:  # tritonserver routes on the raw form
+                raise RequestRefused("percent-encoded paths are not served")
             if request.method in ("GET", "HEAD") and _HTTP_READ.fullmatch(request.path):
-                return await self._relay(request.method, request.path_qs, None, {})
+                return await self._relay(request.method, request.path, None, {})
             infer = _HTTP_INFER.fullmatch(request.path)
             if request.method == "POST" and infer:
                 _served_model(infer["name"], infer["version"], self.options)
@@ -285,7 +287,7 @@ class _HttpFront:
             headers = {"Content-Type": request.headers.get("Content-Type", "application/octet-stream")}
             if header_length is not None:
                 headers["Inference-Header-Content-Length"] = str(header_length)
-            return await self._relay("POST", request.path_qs, body, headers)
+            return await self._relay("POST", request.path, body, headers)
 
     async def _relay(self, method: str, path: str, body: bytes | None, headers: dict[str, str]):
         from aiohttp import ClientError, web

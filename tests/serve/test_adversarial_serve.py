@@ -252,6 +252,7 @@ HTTP_CASES = {
     "logging_settings": ((b'{"log_verbose_level": 9}', {}, "/v2/logging", "POST"), (404, "not served")),
     "statistics": ((b"", {}, "/v2/models/stats", "GET"), (404, "not served")),
     "trace_settings": ((b"", {}, "/v2/trace/setting", "GET"), (404, "not served")),
+    "percent_encoded_path": ((b"", {}, "/v2/models/st%61ts", "GET"), (400, "percent-encoded")),
     "path_traversal": ((b"", {}, "/v2/models/../../etc/passwd", "GET"), (404, "not served")),
 }
 
