@@ -132,7 +132,7 @@ def test_classic_engine_matches_onnxruntime(exported, tmp_path):
 @pytest.mark.gpu
 @pytest.mark.tensorrt
 def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path):
-    """Written, not run here: the pipelined x2 level against ORT per window, and its idle share."""
+    """Written, not run here: pipelined x2/x4/x8 against ORT per window, and the GPU's idle share."""
     from stmfnet_trt.engine.build import build_engine
     from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
     from stmfnet_trt.export.exporter import random_frames
@@ -153,9 +153,11 @@ def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path)
     frames = list(random_frames((24, 3, 200, 230), seed=5))
     no_cuts = SceneCutDetector(enabled=False)
     reference = OnnxRuntimeBackend(OnnxRuntimeOptions(exported["plugin"]))
-    expected = list(interpolate_stream(iter(frames), reference, 2, no_cuts, 4))
+    # x2 on the whole clip; x4/x8 (levels at once, each on its own execution context) on a part.
+    runs = {2: frames, 4: frames[:8], 8: frames[:8]}
+    expected = {f: list(interpolate_stream(iter(clip), reference, f, no_cuts, 4)) for f, clip in runs.items()}
     with TensorRTBackend(TensorRTOptions(engine)) as backend:
-        got = list(interpolate_stream(iter(frames), backend, 2, no_cuts, 4))
+        got = {f: list(interpolate_stream(iter(clip), backend, f, no_cuts, 4)) for f, clip in runs.items()}
         launcher = StreamLauncher(backend.new_context(), backend.binding)
         pipeline = DeviceFramePipeline(backend.binding, launcher, 200, 230, 4, measure=True)
         try:
@@ -163,5 +165,7 @@ def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path)
             idle = idle_fraction(pipeline.launch_intervals())
         finally:
             pipeline.close()
-    assert max(float(np.abs(a - b).max()) for a, b in zip(got, expected, strict=True)) <= 1e-4
+    for factor in runs:
+        pairs = zip(got[factor], expected[factor], strict=True)
+        assert max(float(np.abs(a - b).max()) for a, b in pairs) <= 1e-4, factor
     assert idle < 0.2, f"GPU idle {idle:.0%} of the time between launches"
