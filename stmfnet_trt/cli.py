@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import NoReturn
 
 import av
 
@@ -691,8 +692,15 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (with where to look) instead of the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="stmfnet-trt",
         description="ST-MFNet Mini video frame interpolation: PyTorch, ONNX and TensorRT.",
     )

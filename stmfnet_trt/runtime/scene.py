@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
+
 HISTOGRAM_BINS = 32
 SUBSAMPLE = 4
 DEFAULT_THRESHOLD = 0.15
@@ -45,10 +47,20 @@ def cut_score(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SceneCutDetector:
-    """Flags a cut when ``cut_score`` reaches ``threshold``; ``enabled=False`` never does."""
+    """Flags a cut when ``cut_score`` reaches ``threshold``; ``enabled=False`` never does.
+
+    The threshold must lie in [0, 1], the range of the score: NaN would silently never cut and
+    a negative one would cut every pair (no interpolation at all, exit status 0).
+    """
 
     threshold: float = DEFAULT_THRESHOLD
     enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise UserError(
+                f"scene threshold must be between 0 and 1 (the range of the cut score), got {self.threshold}"
+            )
 
     def is_cut(self, a: np.ndarray, b: np.ndarray) -> bool:
         return self.enabled and cut_score(a, b) >= self.threshold
