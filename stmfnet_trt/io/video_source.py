@@ -115,9 +115,16 @@ def open_container(path: Path) -> av.container.InputContainer:
 
 
 def pick_video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
-    """The first video stream that is a real video, not cover art attached to audio."""
+    """The first video stream that is a real video, not cover art attached to audio.
+
+    Raises:
+        InputError: there is none, or FFmpeg has no decoder for it (PyAV then gives the stream
+            no codec context: found by fuzzing, a damaged Matroska codec ID).
+    """
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
+            if stream.codec_context is None:
+                raise InputError(f"{path}: FFmpeg has no decoder for its video stream's codec")
             return stream
     kinds = sorted({stream.type for stream in container.streams}) or ["none"]
     raise InputError(f"{path}: no video stream (streams found: {', '.join(kinds)})")
