@@ -22,7 +22,8 @@ STATE_DICT_KEY = "state_dict"
 MAX_KEYS_LISTED = 8
 # How torch.load(weights_only=True) says the pickle names a Python object it will not build
 # (a class or a function such as os.system); other refusals are damaged or foreign bytes.
-WEIGHTS_ONLY_REFUSAL = "unsupported GLOBAL"
+# ("unsupported GLOBAL posix.system", "Unsupported global: GLOBAL getattr was not an allowed ...").
+WEIGHTS_ONLY_REFUSAL = "GLOBAL "
 
 
 def load_checkpoint_file(path: str | Path) -> object:
