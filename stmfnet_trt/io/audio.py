@@ -62,7 +62,7 @@ def has_audio(path: Path) -> bool:
     if path.is_dir():
         return False
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), metadata_errors="replace") as container:
             return bool(container.streams.audio)
     except (av.error.FFmpegError, OSError):
         return False
@@ -93,7 +93,7 @@ class AudioTransfer:
             log.info("audio: %s is a frame folder, which has no audio", audio_from)
             return None
         try:
-            source = av.open(str(audio_from))
+            source = av.open(str(audio_from), metadata_errors="replace")
         except (av.error.FFmpegError, OSError) as exc:
             log.warning("audio: cannot read %s (%s); writing the video without audio", audio_from, exc)
             return None

@@ -14,6 +14,7 @@ import struct
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,7 +32,7 @@ from reader_media import (
 )
 
 from stmfnet_trt.errors import UserError
-from stmfnet_trt.io import images, open_source
+from stmfnet_trt.io import images, open_sink, open_source
 from stmfnet_trt.io.frame_source import MAX_FRAME_PIXELS
 from stmfnet_trt.io.images import exif_orientation, read_image_header
 from stmfnet_trt.io.orientation import Orientation
@@ -357,3 +358,30 @@ def test_misnamed_but_valid_images_and_unicode_names_are_read(tmp_path):
     (tmp_path / "1\u00b22.jpg").write_bytes(png)  # a PNG named .jpg; superscript two in the name
     (tmp_path / os.fsdecode(b"\xff\xfe3.png")).write_bytes(png)  # not UTF-8 at all
     assert read_or_refuse(tmp_path, fps=25) == 2
+
+
+def test_tags_that_are_not_utf8_neither_stop_reading_nor_audio_copying(tmp_path, assets_dir):
+    """PyAV decodes tags strictly by default: invalid UTF-8 raised UnicodeDecodeError, in the
+    sink too when it opened the input for its audio."""
+    tagged = tmp_path / "tagged.mkv"
+    with av.open(str(assets_dir / "demo.mp4")) as src, av.open(str(tagged), "w") as dst:
+        dst.metadata["title"] = "caf\u00e9\u00e9"
+        streams = {stream.index: dst.add_stream_from_template(stream) for stream in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                dst.mux(packet)
+    data = tagged.read_bytes()
+    assert data.count("caf\u00e9\u00e9".encode()) == 1
+    tagged.write_bytes(data.replace("caf\u00e9\u00e9".encode(), b"caf\xff\xfe\xff\xfe"))
+    with pytest.raises(UnicodeDecodeError), av.open(str(tagged)) as strict:
+        dict(strict.metadata)
+    with open_source(tagged) as source:
+        frames = list(source)
+        output = tmp_path / "out.mp4"
+        with open_sink(output, source.width, source.height, source.fps, audio_from=tagged) as sink:
+            for frame in frames:
+                sink.write(frame)
+    assert len(frames) == 18
+    with open_source(output) as back:
+        assert back.has_audio and back.frame_count == 18
