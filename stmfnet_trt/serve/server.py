@@ -443,6 +443,9 @@ class _GrpcFront:
             if message != details.strip():
                 log.warning("tritonserver answered %s with %s: %s", method, error.code(), details)
             context.abort(code, message)
+        except Exception:  # a bug in the front: grpcio would put its message in the reply
+            log.exception("gRPC front failed on %s", method)
+            context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR)
         raise AssertionError("unreachable: context.abort raises")
 
     def _check(self, raw: bytes) -> None:
