@@ -55,8 +55,8 @@ from stmfnet_trt.io.rates import IntervalCheck, checked_rate, snap_standard_rate
 log = logging.getLogger(__name__)
 
 _MATROSKA_DURATION = re.compile(r"^(\d+):(\d+):(\d+(?:\.\d+)?)$")
-# Packets whose timestamps are checked when opening a container without a full index: about
-# 10 s of video, a few MB, which is where screen and browser recordings already vary.
+# Packets whose timestamps are checked when opening (the rest while decoding): about 10 s of
+# video, a few MB, within which phone, screen and browser recordings already vary.
 TIMING_PREFIX_PACKETS = 300
 
 
