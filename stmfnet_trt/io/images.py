@@ -11,7 +11,9 @@ palette images are expanded. ``has_alpha`` lets a caller warn that alpha was ign
 never touched): the declared size is checked against ``MAX_FRAME_PIXELS`` before FFmpeg
 allocates anything, and the EXIF orientation (JPEG APP1 ``Exif``, PNG ``eXIf`` chunk) is
 applied to the decoded picture. FFmpeg 8 reads the orientation too, but PyAV 18 can show it
-only as a rotation: the four mirrored orientations would come out wrong.
+only as a rotation: the four mirrored orientations would come out wrong. A PNG is then decoded
+from memory (read once) without its eXIf chunks, which FFmpeg 8 refuses when it cannot parse
+them (``without_exif_chunks``).
 """
 
 from __future__ import annotations
