@@ -16,6 +16,7 @@
 #
 #   OUT=out/first_gpu_run scripts/first_gpu_run.sh        # -> $OUT/report.md, the one report file
 #   STAGES="env tests" scripts/first_gpu_run.sh            # a subset
+#   ENGINE_FILES="a.plan b.plan" scripts/first_gpu_run.sh  # engines built elsewhere, run and benched too
 #
 # A stage that cannot run here (no GPU, no TensorRT, no torch) is skipped with the reason; the
 # others go on. Exit status: the number of failed stages (skipped ones are not failures). On a
@@ -29,6 +30,7 @@ STAGES="${STAGES:-env export build-tensorrt build-rtx tests run-x2 run-x4 run-x8
 TRY_RTX="${TRY_RTX:-1}"
 CLIP="${CLIP:-assets/demo.mp4}"
 SHAPES="${SHAPES:-1x128x256:2x256x256:4x256x256}"  # the demo clip (256x144) pads to 256x256
+ENGINE_FILES="${ENGINE_FILES:-}"  # engines built elsewhere (space-separated) to run and bench too
 STAGE_LIMIT_S="${STAGE_LIMIT_S:-1800}"
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 CLI=("$PY" -m stmfnet_trt.cli)
@@ -117,7 +119,7 @@ fi
 
 # -------------------------------------------------------------------------- 2-7. the GPU stages
 NO_GPU="no NVIDIA GPU visible (nvidia-smi found none)"
-ENGINES=()
+read -r -a ENGINES <<<"$ENGINE_FILES"
 if [ -z "$GPU_LINE" ]; then
   for name in export build-tensorrt build-rtx tests run-x2 run-x4 run-x8 gate bench; do skip "$name" "$NO_GPU"; done
 else

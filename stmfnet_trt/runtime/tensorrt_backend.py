@@ -317,6 +317,11 @@ class TensorRTBackend(Backend):
         self.binding.make_current()
         return EngineContext(self._create_context(), self.profile, self.path)
 
+    @property
+    def context(self) -> Any:
+        """The ``IExecutionContext`` that ``interpolate`` runs on (e.g. to attach a profiler)."""
+        return self._batch_context.context
+
     def profile_max_batch(self) -> int:
         """The largest batch of windows the engine's profile accepts."""
         return self.profile.max[0]

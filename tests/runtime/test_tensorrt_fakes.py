@@ -87,6 +87,7 @@ def test_per_batch_path_splits_at_the_profile_max_batch(fakes, tmp_path):
     with make_backend(tmp_path, trt, EngineSpec(max=(2, 256, 256)), pipeline=False) as backend:
         got = backend.interpolate(windows)
         assert backend.profile_max_batch() == 2
+        assert backend.context is trt.engines[0].contexts[0]  # bench --layers attaches its profiler here
     assert np.array_equal(got, Reference().interpolate(windows))
     assert trt.engines[0].batches == [2, 2, 1]
 
