@@ -68,9 +68,17 @@ class EngineSpec:
         return all(low <= v <= high for low, v, high in zip(self.min, nhw, self.max, strict=True))
 
 
+class IProfiler:
+    """Base of user profilers (``bench --layers``); the fake reports one layer per enqueue."""
+
+    def report_layer_time(self, layer_name: str, ms: float) -> None:
+        raise NotImplementedError
+
+
 class FakeContext:
     def __init__(self, engine: FakeEngine) -> None:
         self.engine = engine
+        self.profiler: IProfiler | None = None
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.addresses: dict[str, int] = {}
         self.configuring: int | None = None  # thread between its first set_* and its enqueue
@@ -131,6 +139,8 @@ class FakeContext:
         self.engine.batches.append(shape[0])
         self.in_flight = (stream_handle, me, done)
         cuda.enqueue(cuda.streams[stream_handle], "launch", run)
+        if self.profiler is not None:
+            self.profiler.report_layer_time("weighted_sum", 1.0)
         return True
 
 
@@ -193,6 +203,7 @@ class FakeTensorRT(types.ModuleType):
 
     DataType = DataType
     TensorFormat = TensorFormat
+    IProfiler = IProfiler
 
     def __init__(self, cuda: FakeCuda, name: str = "tensorrt", version: str = "10.16.1") -> None:
         super().__init__(name)

@@ -186,3 +186,13 @@ def test_per_batch_calls_from_several_threads_do_not_share_a_context_at_once(fak
             thread.join()
     assert trt.engines[0].violations == []
     assert results == {i: [True] * 5 for i in range(4)}
+
+
+def test_bench_layers_profiles_the_per_batch_context(fakes, tmp_path):
+    from stmfnet_trt.bench.layers import profile_engine
+
+    _, trt = fakes
+    engine = write_engine(tmp_path)
+    trt.add_engine(engine.read_bytes(), EngineSpec())
+    samples = profile_engine(engine, np.stack([np.stack(clip(4))]), iterations=3)
+    assert samples == {"weighted_sum": [1.0, 1.0, 1.0]}  # the warm-up run is not profiled
