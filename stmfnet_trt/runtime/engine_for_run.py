@@ -10,6 +10,7 @@ machine and is written, not run on a GPU here; the choices and errors are tested
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 from ..engine.request import RTX_TARGETS, BuildRequest, ProfileShapes
@@ -17,6 +18,9 @@ from ..errors import UserError
 from ..hashing import file_sha256
 from ..model.padding import padded_size
 from .cuda_binding import select_binding
+
+# TensorRT spells it "out of memory", "OUT_OF_MEMORY" (error code names) or "OutOfMemory" (RTX).
+_OUT_OF_MEMORY = re.compile(r"out[ _]?of[ _]?memory", re.IGNORECASE)
 
 
 def run_profile(height: int, width: int, batch_size: int) -> ProfileShapes:
@@ -85,7 +89,7 @@ def engine_for_run(
     try:
         return build_engine(request, None).engine
     except UserError as error:
-        if "out of memory" in str(error).lower() or "OUT_OF_MEMORY" in str(error):
+        if _OUT_OF_MEMORY.search(str(error)):
             raise UserError(
                 f"{error}\nThe GPU ran out of memory building for {width}x{height}: use a smaller "
                 "--batch-size, or tiling (--tile) for large frames"

@@ -40,14 +40,22 @@ def test_no_gpu_is_a_clear_error_before_any_export(monkeypatch, tmp_path):
     assert not (tmp_path / "onnx").exists()
 
 
-def test_out_of_memory_build_suggests_batch_or_tiling(monkeypatch):
+@pytest.mark.parametrize(
+    "log",
+    [
+        "Error Code 2: OUT_OF_MEMORY",
+        "Error Code 2: OutOfMemory (Requested size was 8 bytes.)",
+        "out of memory",
+    ],
+)
+def test_out_of_memory_build_suggests_batch_or_tiling(monkeypatch, log):
     class Binding:
         def device_info(self):
             return RTX4090
 
     def failing_build(request, output):
         assert request.flavour == "rtx" and request.rtx_targets == [89] and output is None
-        raise UserError("engine build failed, nothing written: Error Code 2: OUT_OF_MEMORY")
+        raise UserError(f"engine build failed, nothing written: {log}")
 
     installed(monkeypatch, "tensorrt_rtx")
     monkeypatch.setattr(efr, "select_binding", lambda: Binding())
