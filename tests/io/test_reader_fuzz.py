@@ -3,7 +3,7 @@ reading either yields valid frames (``uint8``, ``HxWx3``, the announced size) or
 one-line ``UserError``/``InputError``. Any other exception fails these tests.
 
 Property-based with hypothesis, bounded for CI: ``STMFNET_FUZZ_EXAMPLES`` examples per test
-(default 60, about 10 s for the file on 2 cores; set it to thousands for a real campaign), no
+(default 200, about 15 s for the file on 2 cores; set it to thousands for a campaign), no
 deadline (the first decode of a process is slow), no example database written into the tree.
 """
 
@@ -38,7 +38,7 @@ from stmfnet_trt.io.images import exif_orientation, read_image_header
 from stmfnet_trt.io.orientation import Orientation
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("STMFNET_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("STMFNET_FUZZ_EXAMPLES", "200")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -87,6 +87,16 @@ def damaged(data: bytes, flips: list[tuple[int, int]], keep: int | None) -> byte
     return bytes(buffer if keep is None else buffer[: keep * len(buffer) // PARTS])
 
 
+CLIP_NAMES = (
+    "carphone_12.mp4",
+    "demo.mp4",
+    "carphone.mkv",
+    "carphone.ts",
+    "turned.mp4",
+    "vfr.mkv",
+    "long.mkv",
+)
+MS = Fraction(1, 1000)
 flips_strategy = st.lists(st.tuples(st.integers(0, PARTS), st.integers(0, 255)), min_size=1, max_size=12)
 keep_strategy = st.none() | st.integers(0, PARTS)
 
@@ -104,10 +114,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory, assets_dir: Path) -> dict[st
         remux(carphone, folder / "carphone.mkv"),
         remux(carphone, folder / "carphone.ts"),
         write_clip(folder / "turned.mp4", frames, rotation=(90, True, False)),
-        write_clip(
-            folder / "vfr.mkv", frames, pts=[0, 33, 67, 100, 150, 180, 233, 250], time_base=Fraction(1, 1000)
-        ),
+        write_clip(folder / "vfr.mkv", frames, pts=[0, 33, 67, 100, 150, 180, 233, 250], time_base=MS),
+        # longer than the packets checked when opening: damage reaches the check while decoding
+        write_clip(folder / "long.mkv", [pattern(16, 16)] * 320, pts=list(range(0, 12800, 40)), time_base=MS),
     ]
+    assert tuple(path.name for path in made) == CLIP_NAMES
     return {path.name: path for path in made}
 
 
@@ -132,9 +143,7 @@ def test_random_bytes_as_a_frame(tmp_path, magic, body, suffix):
 
 @FUZZ
 @given(
-    name=st.sampled_from(
-        ["carphone_12.mp4", "demo.mp4", "carphone.mkv", "carphone.ts", "turned.mp4", "vfr.mkv"]
-    ),
+    name=st.sampled_from(CLIP_NAMES),
     flips=flips_strategy,
     keep=keep_strategy,
 )
