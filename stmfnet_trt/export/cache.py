@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 from .. import __version__
+from ..errors import UserError
+from ..hashing import file_sha256
 from .contract import GRAPH_REVISION, OPSET
 
 CACHE_ENV = "STMFNET_TRT_CACHE"
@@ -28,10 +30,12 @@ def onnx_cache_key(checkpoint_sha256: str, variant: str) -> str:
 
 
 def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool = True) -> Path:
-    """Path of the exported graph for ``checkpoint`` (None: random init), exporting on a miss."""
-    from ..model.checkpoint import file_sha256
-    from .exporter import ExportOptions, export_onnx
+    """Path of the exported graph for ``checkpoint`` (None: random init), exporting on a miss.
 
+    A hit needs no torch (the lean install runs cached graphs); a miss does, and says so.
+    """
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise UserError(f"checkpoint not found: {checkpoint}")
     sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
     path = cache_root() / "onnx" / onnx_cache_key(sha, variant)
     if path.is_file():
@@ -39,5 +43,13 @@ def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool =
     path.parent.mkdir(parents=True, exist_ok=True)
     if progress:
         print(f"exporting the {variant} ONNX graph once for this checkpoint -> {path}", flush=True)
-    export_onnx(checkpoint, path, ExportOptions(variant=variant, overwrite=True))
+    try:
+        from .exporter import ExportOptions, export_onnx
+
+        export_onnx(checkpoint, path, ExportOptions(variant=variant, overwrite=True))
+    except ImportError as exc:  # the lean install: no torch, onnx or onnxslim
+        raise UserError(
+            f"exporting this checkpoint to ONNX needs the export extra ({exc.name} is not installed): "
+            "pip install 'stmfnet-trt[export]', or pass --onnx FILE with a model exported elsewhere"
+        ) from exc
     return path

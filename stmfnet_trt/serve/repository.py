@@ -102,7 +102,10 @@ def describe_onnx(path: Path) -> ModelFacts:
         raise UserError(
             "reading an ONNX model needs the onnx package: pip install 'stmfnet-trt[export]'"
         ) from exc
-    model = onnx.load(str(path), load_external_data=False)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError and friends for damaged files
+        raise UserError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from exc
     tensor_type = onnx.TensorProto.FLOAT
     for value in [*model.graph.input, *model.graph.output]:
         if value.type.tensor_type.elem_type != tensor_type:

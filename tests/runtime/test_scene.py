@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from stmfnet_trt.errors import UserError
 from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector, cut_score
 
 
@@ -34,4 +36,7 @@ def test_detector_switch_and_threshold():
     a, b = textured(1), textured(2) * 0.5
     assert SceneCutDetector().is_cut(a, b)
     assert not SceneCutDetector(enabled=False).is_cut(a, b)
-    assert not SceneCutDetector(threshold=1.01).is_cut(a, b)
+    assert not SceneCutDetector(threshold=1.0).is_cut(a, b)
+    for outside in (1.01, -0.1, float("nan")):
+        with pytest.raises(UserError, match="scene threshold must be between 0 and 1"):
+            SceneCutDetector(threshold=outside)
