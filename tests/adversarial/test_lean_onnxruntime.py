@@ -68,7 +68,9 @@ def test_run_and_eval_with_an_export_need_no_torch(tmp_path, short_clip, exporte
     assert full.returncode == 0, full.stderr
     lean_frames, full_frames = frames_of(tmp_path / "lean.mp4"), frames_of(tmp_path / "full.mp4")
     assert len(lean_frames) == len(full_frames) == 12
-    assert [int(np.abs(a.astype(int) - b).max()) for a, b in zip(lean_frames, full_frames, strict=True)] == [0] * 12
+    pairs = zip(lean_frames, full_frames, strict=True)
+    differences = [int(np.abs(a.astype(int) - b).max()) for a, b in pairs]
+    assert differences == [0] * 12
     evaluated = run_cli(
         "eval",
         short_clip,
