@@ -232,8 +232,14 @@ class StmfnetInterp(Gst.Element):
 
     # -- errors -------------------------------------------------------------------------------
     def _fail(self, text: str, debug: str = "") -> None:
-        """Post the error for the application (gst-launch prints it and stops); once: upstream
-        offers refused caps again with every buffer, and one cause should read as one error."""
+        """Post the error for the application (gst-launch prints it and stops), once, and stop
+        the stream quietly: from here on buffers get FLUSHING and EOS is not forwarded.
+
+        Why quietly: a FlowReturn.ERROR or a refused CAPS event makes the source post a second,
+        generic error ("Internal data stream error") and push EOS downstream; gst-launch 1.22
+        then sometimes waits for a preroll that never comes (measured: 3 hangs in 30 runs). One
+        cause reads as one error, and nothing hangs."""
+        self._flow = Gst.FlowReturn.FLUSHING
         if self._failed:
             return
         self._failed = True
@@ -265,10 +271,8 @@ class StmfnetInterp(Gst.Element):
                     break
         except UserError as exc:
             self._fail(str(exc))
-            self._flow = Gst.FlowReturn.ERROR
         except Exception as exc:  # a bug: say so, keep the traceback for GST_DEBUG / the app
             self._fail(f"internal error: {exc}", traceback.format_exc())
-            self._flow = Gst.FlowReturn.ERROR
         finally:
             self._discard_queue()
 
@@ -320,7 +324,7 @@ class StmfnetInterp(Gst.Element):
             return self._flow
         if self._frames is None:
             self._fail("no caps before the first buffer")
-            return Gst.FlowReturn.NOT_NEGOTIATED
+            return self._flow
         if self._worker is None:
             self._t0 = buffer.pts if buffer.pts != Gst.CLOCK_TIME_NONE else 0
             self._worker = threading.Thread(
@@ -331,7 +335,7 @@ class StmfnetInterp(Gst.Element):
             frame = self._frames.to_model(buffer)
         except UserError as exc:
             self._fail(str(exc))
-            return Gst.FlowReturn.ERROR
+            return self._flow
         self._put(frame)
         return self._flow
 
@@ -341,7 +345,7 @@ class StmfnetInterp(Gst.Element):
             frames = _Frames(caps, self.settings["factor"])
         except UserError as exc:
             self._fail(str(exc))
-            return False
+            return True  # taken, and refused by the error: see _fail
         self._frames = frames
         return self.srcpad.push_event(Gst.Event.new_caps(frames.out_caps))
 
@@ -350,6 +354,8 @@ class StmfnetInterp(Gst.Element):
         if kind == Gst.EventType.CAPS:
             return self._set_caps(event.parse_caps())
         if kind == Gst.EventType.EOS:
+            if self._failed:  # the source's EOS after our error: downstream must not preroll on it
+                return False
             self._drain()
         elif kind == Gst.EventType.FLUSH_START:
             ok = self.srcpad.push_event(event)  # downstream refuses buffers from here on
