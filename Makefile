@@ -28,10 +28,16 @@ plugins: setup
 	cmake --build build -j2
 
 # CI machines (CI=true, root, Debian) also get ffmpeg, so that the minterpolate comparison of
-# `eval` is tested rather than skipped; elsewhere those tests skip and say why.
+# `eval` and the y4m pipes are tested rather than skipped, and GStreamer with its Python plugin
+# loader, so that the stmfnetinterp element's pipelines are; elsewhere those tests skip and say why.
 ci-deps:
-	@if [ "$$CI" = "true" ] && ! command -v ffmpeg >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; fi
+	@if [ "$$CI" = "true" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(command -v ffmpeg >/dev/null || echo ffmpeg; \
+	    for deb in gstreamer1.0-tools gstreamer1.0-python3-plugin-loader python3-gst-1.0 \
+	      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad; do \
+	      dpkg -s $$deb >/dev/null 2>&1 || echo $$deb; done); \
+	  if [ -n "$$missing" ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; fi
 
 # The Triton server stack pins numpy<2: it gets its own environment (see the script).
 serve-env: $(SERVE_STAMP)
