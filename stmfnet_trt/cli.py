@@ -32,7 +32,7 @@ from .serve.cli import (
     add_triton_repo_parser,
     make_triton_backend,
 )
-from .signals import Interrupted, describe_os_error, signals_as_exceptions
+from .signals import Interrupted, describe_os_error, one_line, signals_as_exceptions
 from .train.cli import add_train_parser
 
 EXIT_USER_ERROR = 2
@@ -738,7 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return stop.exit_status
     except UserError as exc:
-        print(f"{prefix} {exc}", file=sys.stderr)
+        print(f"{prefix} {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (OSError, av.error.FFmpegError) as exc:
         print(f"{prefix} {describe_os_error(exc)}", file=sys.stderr)

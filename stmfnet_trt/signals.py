@@ -81,4 +81,10 @@ def describe_os_error(exc: BaseException) -> str:
         hint = " (the disk is full: free space or write the output elsewhere; nothing was kept)"
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = " (check the permissions of that path)"
-    return f"{where}{reason}{hint}"
+    return one_line(f"{where}{reason}{hint}")
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: the lines of a multi-line message (a tool's log tail, a file name
+    with a newline in it) joined with `` | ``, so that an error is always one line."""
+    return " | ".join(line.strip() for line in str(message).splitlines() if line.strip())

@@ -37,7 +37,7 @@ def load_exclusions(path: str | os.PathLike[str]) -> tuple[str, ...]:
 
         parse, errors = yaml.safe_load, (yaml.YAMLError,)
     else:
-        parse, errors = json.loads, (ValueError,)
+        parse, errors = json.loads, (ValueError, RecursionError)
     try:
         content = parse(path.read_text(encoding="utf-8"))
     except errors as exc:

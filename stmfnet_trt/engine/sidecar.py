@@ -156,7 +156,7 @@ def parse_sidecar(text: str, where: Path) -> dict:
     """
     try:
         description = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than json can go
         raise EngineTrustError(f"{where} is not valid JSON ({exc}): rebuild the engine") from None
     if not isinstance(description, dict):
         raise EngineTrustError(f"{where} is not a JSON object: rebuild the engine")

@@ -126,7 +126,7 @@ def folder_entries_of_ours(folder: Path) -> list[str] | None:
     """
     try:
         listed = json.loads((folder / OUTPUT_MARKER).read_text())["entries"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
         return None

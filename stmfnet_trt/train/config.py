@@ -115,7 +115,7 @@ class TrainConfig:
     def load(cls, path: Path) -> TrainConfig:
         try:
             values = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON or bad UTF-8
             raise UserError(f"cannot read training config {path}: {exc}") from exc
         if not isinstance(values, dict):
             raise UserError(f"{path}: a training config is a JSON object")
