@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from pipeline_commands import GST_DECODE_TO_MP4, GST_TESTSRC_TO_FILE, GST_TIMESTAMPS
+from pipeline_commands import GST_DECODE_TO_MP4, GST_ENVIRONMENT, GST_TESTSRC_TO_FILE, GST_TIMESTAMPS
 from pipeline_helpers import TIMEOUT_S, needs_ffmpeg, sh, shell_env, split_y4m
 
 from stmfnet_trt.gst import SYSTEM_PYTHON, environment
@@ -58,6 +58,13 @@ def buffers(output: bytes) -> list[tuple[int, int]]:
         (nanoseconds(*m.groups()[:4]), nanoseconds(*m.groups()[4:]))
         for m in _CHAIN.finditer(output.decode(errors="replace"))
     ]
+
+
+def test_readme_environment_line_makes_the_element_load(tmp_path, gst_env):
+    registry = str(tmp_path / "registry.bin")
+    done = sh(f"{GST_ENVIRONMENT} && gst-inspect-1.0 stmfnetinterp", cwd=tmp_path, GST_REGISTRY=registry)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"Multiplies the frame rate by 2, 4 or 8" in done.stdout
 
 
 def test_readme_timestamps_are_exactly_factor_times_the_rate(tmp_path, gst_env):
