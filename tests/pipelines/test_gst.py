@@ -7,6 +7,7 @@ ci-deps` installs them on Debian CI machines)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -189,3 +190,51 @@ def test_a_format_outside_the_template_does_not_link(tmp_path, gst_env):
     )
     assert done.returncode != 0
     assert b"could not link videotestsrc0 to stmfnetinterp0" in done.stdout + done.stderr
+
+
+SEEK_AND_LATENCY = """
+import json, time, gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+pipeline = Gst.parse_launch(
+    "videotestsrc num-buffers=60 ! video/x-raw,width=96,height=72,framerate=25/1"
+    " ! stmfnetinterp name=interp backend=blend factor=4 batch-size=2 ! fakesink name=sink sync=true"
+)
+stamps = []
+sink = pipeline.get_by_name("sink")
+sink.set_property("signal-handoffs", True)
+sink.connect("handoff", lambda element, buffer, pad: stamps.append(buffer.pts))
+pipeline.set_state(Gst.State.PLAYING)
+pipeline.get_state(Gst.CLOCK_TIME_NONE)
+time.sleep(0.3)
+latency, upstream = Gst.Query.new_latency(), Gst.Query.new_latency()
+pipeline.get_by_name("interp").get_static_pad("src").query(latency)
+pipeline.get_by_name("interp").get_static_pad("sink").peer_query(upstream)
+before = len(stamps)
+seeked = pipeline.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH, 2 * Gst.SECOND)
+message = pipeline.get_bus().timed_pop_filtered(20 * Gst.SECOND, Gst.MessageType.ERROR | Gst.MessageType.EOS)
+pipeline.set_state(Gst.State.NULL)
+print(json.dumps({"seeked": seeked, "eos": message is not None and message.type == Gst.MessageType.EOS,
+                  "added": latency.parse_latency()[1] - upstream.parse_latency()[1],
+                  "stamps": stamps[before:]}))
+"""
+
+
+def test_a_flushing_seek_restarts_the_grid_and_latency_counts_the_look_ahead(tmp_path, gst_env):
+    """After a flushing seek to 2 s the output restarts at 2 s on the 100 fps grid and runs to EOS;
+    the latency query adds the look-ahead: 2 frames per x2 level plus the batch, 5 x 40 ms here."""
+    if not Path(SYSTEM_PYTHON).is_file():
+        pytest.skip(f"needs the system Python with PyGObject ({SYSTEM_PYTHON})")
+    done = subprocess.run(
+        [SYSTEM_PYTHON, "-c", SEEK_AND_LATENCY],
+        env=shell_env(**gst_env),
+        capture_output=True,
+        timeout=GST_TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)
+    assert result["seeked"] and result["eos"] and result["added"] == 5 * 40_000_000
+    after = [pts for pts in result["stamps"] if pts >= 2 * 10**9]
+    assert after and after[0] == 2 * 10**9
+    assert after == [2 * 10**9 + k * 10_000_000 for k in range(len(after))]
