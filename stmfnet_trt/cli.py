@@ -179,6 +179,11 @@ def _run_stream(args: argparse.Namespace) -> None:
         )
     if args.backend == "tensorrt" and not args.engine:
         raise UserError("--backend tensorrt on a stream needs --engine PLAN (no file to size an engine for)")
+    for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)):
+        if stream.isatty():
+            raise UserError(
+                f"{name} is a terminal: pipe y4m through, e.g. ffmpeg ... -f yuv4mpegpipe - | ... | ffmpeg"
+            )
     options = StreamOptions(
         factor=args.factor,
         batch_size=args.batch_size,

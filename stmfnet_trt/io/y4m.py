@@ -39,6 +39,8 @@ FRAME_MARKER = b"FRAME"
 # Longer than any real header (a few dozen bytes plus X tags); stops a binary stream without a
 # newline from being read whole into memory in search of one.
 MAX_LINE = 4096
+# 16K, twice 8K UHD: a frame is read whole, so a damaged header must not ask for gigabytes.
+MAX_SIDE = 16384
 
 _PIX_FMTS = {
     "420jpeg": "yuv420p",
@@ -111,9 +113,11 @@ def _line(stream: BinaryIO) -> bytes:
     return stream.readline(MAX_LINE)
 
 
-def _positive_int(value: str, what: str) -> int:
+def _side(value: str, what: str) -> int:
     if not value.isdigit() or int(value) <= 0:
         raise InputError(f"y4m header: {what} {value!r} is not a positive integer")
+    if int(value) > MAX_SIDE:
+        raise InputError(f"y4m header: {what} {value} is beyond {MAX_SIDE} px (damaged header?)")
     return int(value)
 
 
@@ -158,9 +162,9 @@ def parse_header(line: bytes) -> Y4MHeader:
     for token in tokens:
         tag, value = token[0], token[1:]
         if tag == "W":
-            width = _positive_int(value, "width")
+            width = _side(value, "width")
         elif tag == "H":
-            height = _positive_int(value, "height")
+            height = _side(value, "height")
         elif tag == "F":
             rate = _rate(value)
         elif tag == "I" and value not in ("p", "?"):

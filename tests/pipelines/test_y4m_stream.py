@@ -71,6 +71,7 @@ def test_headers_give_layout_and_colour(line, pix_fmt, matrix, colour_range):
         (b"YUV4MPEG2 W64 H64 F25:1 Im\n", "interlaced (Im)"),
         (b"YUV4MPEG2 W64 F25:1\n", "no frame size"),
         (b"YUV4MPEG2 W-4 H64 F25:1\n", "not a positive integer"),
+        (b"YUV4MPEG2 W64 H9999999999 F25:1\n", "beyond 16384 px"),
         (b"YUV4MPEG2 W64 H64 F25\n", "is not N:D"),
         (b"\x89PNG\r\n\x1a\n", "not a YUV4MPEG2 stream"),
         (b"YUV4MPEG2 W64 H64 F25:1", "not a YUV4MPEG2 stream"),  # no end of line
