@@ -99,7 +99,8 @@ def interpolate_y4m(
         options.batch_size,
         stats,
     )
-    with tqdm(unit="frame", desc="interpolating", disable=not options.progress) as bar:
+    # leave=False: the bar goes away, so the closing line (or the closed-output line) stands alone
+    with tqdm(unit="frame", desc="interpolating", disable=not options.progress, leave=False) as bar:
         for frame in output:
             try:
                 writer.write(converter.to_planes(to_video_frame(frame)))

@@ -127,7 +127,7 @@ def test_memory_stays_bounded_when_the_source_outruns_the_backend(tmp_path, gst_
     manages a few hundred: back-pressure, not a growing queue. RSS after the first third of the
     run and at its end must agree within 16 MB (an unbounded queue would hold hundreds of MB)."""
     command = (
-        "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=900 pattern=ball"
+        "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=600 pattern=ball"
         " ! video/x-raw,width=320,height=256,framerate=1000/1 ! stmfnetinterp backend=blend"
         " ! fakesink sync=false"
     )
