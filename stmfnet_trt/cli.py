@@ -663,7 +663,9 @@ def _add_build(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--no-embed-plugin",
         action="store_true",
-        help="do not embed the plugin library in the engine (ship it beside the engine)",
+        help="do not list the plugin library in plugins_to_serialize (TensorRT-RTX then leaves it out of "
+        "the engine; classic TensorRT stores it only in version-compatible engines): ship it beside "
+        "the engine",
     )
     build.add_argument("--workspace", type=positive_int, default=4096, help="builder workspace limit in MiB")
     build.add_argument("--overwrite", action="store_true")

@@ -6,6 +6,7 @@ version — the things that change the graph. Location: ``$STMFNET_TRT_CACHE`` o
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -40,16 +41,20 @@ def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool =
     path = cache_root() / "onnx" / onnx_cache_key(sha, variant)
     if path.is_file():
         return path
+    try:
+        from .exporter import ExportOptions, export_onnx
+    except ImportError as exc:  # the lean install: no onnx
+        missing = exc.name
+    else:
+        missing = None if importlib.util.find_spec("torch") is not None else "torch"
+    if missing is not None:
+        raise UserError(
+            f"exporting this checkpoint to ONNX needs the export extra ({missing} is not installed): "
+            "pip install 'stmfnet-trt[export]', or pass a model exported elsewhere (--onnx FILE, or "
+            "--engine PLAN for TensorRT)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     if progress:
         print(f"exporting the {variant} ONNX graph once for this checkpoint -> {path}", flush=True)
-    try:
-        from .exporter import ExportOptions, export_onnx
-
-        export_onnx(checkpoint, path, ExportOptions(variant=variant, overwrite=True))
-    except ImportError as exc:  # the lean install: no torch, onnx or onnxslim
-        raise UserError(
-            f"exporting this checkpoint to ONNX needs the export extra ({exc.name} is not installed): "
-            "pip install 'stmfnet-trt[export]', or pass --onnx FILE with a model exported elsewhere"
-        ) from exc
+    export_onnx(checkpoint, path, ExportOptions(variant=variant, overwrite=True))
     return path

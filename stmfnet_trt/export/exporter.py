@@ -17,6 +17,7 @@ import onnx
 
 from .. import __version__
 from ..errors import UserError
+from ..hashing import file_sha256
 from ..io.atomic import atomic_output_path
 from ..upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
 from ..warp_op import OP_DOMAIN, OP_NAME
@@ -155,7 +156,7 @@ def export_onnx(
     options: ExportOptions = ExportOptions(),
 ) -> ExportReport:
     """Export a checkpoint (None: seeded random weights) to ``output`` as the chosen variant."""
-    from ..model.checkpoint import file_sha256, load_model
+    from ..model.checkpoint import load_model
     from .graph import prepare_for_variant
 
     if options.variant not in VARIANTS:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..engine.request import RTX_TARGETS, BuildRequest, ProfileShapes
 from ..errors import UserError
-from ..hashing import file_sha256
+from ..export.cache import cached_onnx
 from ..model.padding import padded_size
 from .cuda_binding import select_binding
 
@@ -50,19 +50,8 @@ def plugin_onnx(checkpoint: str | Path | None, *, progress: bool = True) -> Path
     """The cached plugin-variant export of ``checkpoint``, exported on a miss.
 
     The lookup needs no torch (an install without it runs cached exports and engines); only an
-    export does, and its absence is then said in one line.
+    export does, and its absence is then said in one line (``export.cache.cached_onnx``).
     """
-    from ..export.cache import cache_root, cached_onnx, onnx_cache_key
-
-    sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
-    path = cache_root() / "onnx" / onnx_cache_key(sha, "plugin")
-    if path.is_file():
-        return path
-    if importlib.util.find_spec("torch") is None:
-        raise UserError(
-            "no cached export of this checkpoint, and exporting one needs torch: pip install torch, "
-            "or pass --engine with an engine built elsewhere"
-        )
     return cached_onnx(checkpoint, "plugin", progress=progress)
 
 

@@ -102,7 +102,7 @@ def test_engine_for_run_finds_the_cached_export_and_builds_from_it(tmp_path):
             efr.plugin_onnx(other)
             raise AssertionError("exported without torch?")
         except UserError as error:
-            assert "exporting one needs torch" in str(error), error
+            assert "needs the export extra (torch is not installed)" in str(error), error
         """,
         tmp_path,
     )
