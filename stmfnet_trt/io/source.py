@@ -36,7 +36,7 @@ def open_source(
     Raises:
         InputError: the path is missing or unreadable, or is not a usable video or frame
             folder; a variable-frame-rate video unless ``assume_constant_rate``.
-        UserError: ``fps`` is not a positive number.
+        UserError: ``fps`` is not a number from 1/3600 to 10000 (``rates.as_fps``).
     """
     source_path = Path(path)
     rate = None if fps is None else as_fps(fps)

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from reader_media import remux, write_clip
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.errors import InputError, UserError
 from stmfnet_trt.io import open_sink, open_source
-from stmfnet_trt.io.rates import IntervalCheck
+from stmfnet_trt.io.rates import IntervalCheck, as_fps
 from stmfnet_trt.io.video_source import TIMING_PREFIX_PACKETS
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -181,3 +181,15 @@ def test_interval_check_limits():
         "frame intervals range from 33.0 to 42.0 ms (23.81 to 30.3 fps)"
     )
     assert fed(MS, [7]).spread is None and fed(MS, [7]).regular
+
+
+def test_rates_the_writers_cannot_store_are_refused_up_front():
+    """1e30 fps overflowed in the sink, after all the work; a typed-out n/1001 decimal too."""
+    assert as_fps("29.97002997002997") == Fraction(30000, 1001)
+    assert as_fps("1/3600") == Fraction(1, 3600) and as_fps(10_000) == 10_000
+    assert as_fps("2147483647/2147483646") == 1  # denominator bounded: 5e-10 away
+    for bad in ("1e30", "10001", "1/100000000"):
+        with pytest.raises(
+            UserError, match=rf"frame rate '{re.escape(bad)}' is outside the supported 1/3600 to 10000 fps"
+        ):
+            as_fps(bad)
