@@ -207,10 +207,7 @@ def test_exif_orientation_is_applied_like_pillow(tmp_path, picture, orientation,
     assert np.abs(frames[0].astype(int) - expected.astype(int)).max() <= tolerance
     assert np.array_equal(frames[0], frames[1])
     if orientation != 1:  # the oracle itself did turn it
-        assert (
-            not np.array_equal(expected.shape, picture.shape)
-            or np.abs(expected.astype(int) - picture).max() > 100
-        )
+        assert expected.shape != picture.shape or np.abs(expected.astype(int) - picture).max() > 100
 
 
 def test_exif_written_by_pillow_is_honoured(tmp_path, picture):
