@@ -18,7 +18,6 @@ import sys
 import sysconfig
 from pathlib import Path
 
-ELEMENT = "stmfnetinterp"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 

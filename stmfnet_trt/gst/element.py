@@ -221,7 +221,7 @@ class StmfnetInterp(Gst.Element):
         self._flushing = False
         self._failed = False
         self._t0 = 0
-        self.stats = SchedulerStats()
+        self.stats = SchedulerStats()  # windows, cuts, diverged windows so far: for applications
 
     # -- properties ---------------------------------------------------------------------------
     def do_get_property(self, prop: GObject.ParamSpec):
