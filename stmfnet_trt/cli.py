@@ -111,7 +111,7 @@ def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
         from .runtime.engine_for_run import engine_for_run
 
         checkpoint, _ = _checkpoint_choice(args)
-        with open_source(Path(args.input), fps=args.fps) as reader:
+        with open_source(Path(args.input), fps=args.fps, assume_constant_rate=args.assume_cfr) as reader:
             height, width = reader.height, reader.width
         if args.tile:  # the engine only ever sees tiles
             height, width = min(height, args.tile), min(width, args.tile)
@@ -223,6 +223,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         scene_detector=detector,
         overwrite=args.overwrite,
         input_fps=args.fps,
+        assume_constant_rate=args.assume_cfr,
         progress=not args.quiet,
     )
     tiles = _tile_options(args)
@@ -541,6 +542,12 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--max-frames", type=positive_int, help="read at most this many input frames")
     run.add_argument("--fps", type=_fraction, help="frame rate of a frame folder (default 25)")
+    run.add_argument(
+        "--assume-cfr",
+        action="store_true",
+        help="read a variable-frame-rate video as constant rate at its average (refused otherwise: "
+        "its motion and audio sync would change)",
+    )
     run.add_argument(
         "--scene-threshold",
         type=float,

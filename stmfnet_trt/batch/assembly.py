@@ -49,9 +49,12 @@ class VideoAssembly:
     output has been committed.
     """
 
-    def __init__(self, source: Path, output: Path, factor: int, overwrite: bool) -> None:
+    def __init__(
+        self, source: Path, output: Path, factor: int, overwrite: bool, assume_constant_rate: bool = False
+    ) -> None:
         self.source, self.output = source, output
         self.factor, self.overwrite = factor, overwrite
+        self.assume_constant_rate = assume_constant_rate
         self.error: str | None = None
         self.done = False
         self.frames_written = 0
@@ -64,14 +67,14 @@ class VideoAssembly:
 
     def probe(self) -> None:
         """Read the header (frame count for progress); a file that cannot be opened fails here."""
-        with open_source(self.source) as reader:
+        with open_source(self.source, assume_constant_rate=self.assume_constant_rate) as reader:
             check_frame_size(reader.height, reader.width)
             if reader.frame_count is not None:
                 self.expected_frames = self.factor * reader.frame_count
 
     def chunks(self, chunk_frames: int, detector: SceneCutDetector) -> Iterator[tuple[Chunk, np.ndarray]]:
         """Decode the video and yield its chunks; opens the output once two frames are read."""
-        with open_source(self.source) as reader:
+        with open_source(self.source, assume_constant_rate=self.assume_constant_rate) as reader:
             frames = iter(reader)
             head = list(itertools.islice(frames, MIN_FRAMES))
             if len(head) < MIN_FRAMES:

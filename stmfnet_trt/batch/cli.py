@@ -37,6 +37,7 @@ def cmd_batch(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         cpus_per_worker=args.cpus_per_worker,
         retries=args.retries,
         overwrite=args.overwrite,
+        assume_constant_rate=args.assume_cfr,
         address=args.address,
         progress=not args.quiet,
     )
@@ -88,6 +89,9 @@ def add_batch_parser(
     )
     parser.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--assume-cfr", action="store_true", help="read variable-frame-rate videos at their average rate"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=lambda args: cmd_batch(args, make_backend))
     return parser

@@ -55,6 +55,7 @@ class BatchOptions:
     cpus_per_worker: float = 1
     retries: int = 2
     overwrite: bool = False
+    assume_constant_rate: bool = False  # read variable-rate videos at their average rate
     address: str | None = None
     progress: bool = True
 
@@ -212,7 +213,7 @@ def run_batch(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     videos = [
-        VideoAssembly(source, output, options.factor, options.overwrite)
+        VideoAssembly(source, output, options.factor, options.overwrite, options.assume_constant_rate)
         for source, output in zip(sources, output_paths(sources, out_dir, options.factor), strict=True)
     ]
     for video in videos:

@@ -124,8 +124,8 @@ def _scan(source: Path, detector: SceneCutDetector) -> list[bool]:
     """Pass 1: a cut flag per consecutive pair (its length + 1 is the frame count)."""
     cuts: list[bool] = []
     previous = None
-    # The fps argument only silences the frame-folder "assuming 25 fps" warning: rates do not matter here.
-    with open_source(source, fps=DEFAULT_FOLDER_FPS) as reader:
+    # Rates do not matter here: the fps only silences the frame-folder warning, and VFR is accepted.
+    with open_source(source, fps=DEFAULT_FOLDER_FPS, assume_constant_rate=True) as reader:
         for frame in reader:
             current = to_model_frame(frame)
             if previous is not None:
@@ -140,7 +140,7 @@ def _collect(source: Path, starts: list[int], shape: tuple[int, int]) -> dict[in
     """Pass 2: the frames of the chosen windows, fitted to ``shape``."""
     wanted = {s + k for s in starts for k in range(WINDOW)}
     frames = {}
-    with open_source(source, fps=DEFAULT_FOLDER_FPS) as reader:
+    with open_source(source, fps=DEFAULT_FOLDER_FPS, assume_constant_rate=True) as reader:
         for index, frame in enumerate(reader):
             if index in wanted:
                 frames[index] = fit_to_shape(frame, shape)
@@ -170,7 +170,7 @@ def load_calibration_windows(
     if len(shape) != 2 or any(s < SIZE_MULTIPLE or s % SIZE_MULTIPLE for s in shape):
         raise UserError(f"build shape must be (H, W), positive multiples of {SIZE_MULTIPLE}, got {shape}")
     source = Path(source)
-    with open_source(source, fps=DEFAULT_FOLDER_FPS) as reader:
+    with open_source(source, fps=DEFAULT_FOLDER_FPS, assume_constant_rate=True) as reader:
         resize_target(reader.height, reader.width, shape)  # refuse small frames before decoding
     cuts = _scan(source, detector or SceneCutDetector())
     starts = usable_starts(cuts)

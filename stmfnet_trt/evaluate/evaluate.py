@@ -152,7 +152,8 @@ class EvalReport:
 
 def read_clip(path: Path, options: EvalOptions) -> np.ndarray:
     """All frames (T, H, W, 3) uint8 of a clip, cut to ``max_frames`` and centre-cropped."""
-    with open_source(path, fps=1) as source:  # the rate is irrelevant; 1 avoids the folder warning
+    # The rate is irrelevant here: 1 avoids the folder warning, and a VFR clip is scored as is.
+    with open_source(path, fps=1, assume_constant_rate=True) as source:
         frames = np.stack(list(itertools.islice(source, options.max_frames)))
     if options.crop is not None:
         height, width = frames.shape[1:3]

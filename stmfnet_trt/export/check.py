@@ -119,7 +119,7 @@ def real_frame_feeds(clip: str | Path, count: int = 1) -> list[dict[str, np.ndar
     from ..io import open_source
     from ..runtime.video import to_model_frame
 
-    with open_source(clip) as source:
+    with open_source(clip, assume_constant_rate=True) as source:  # only its first frames
         frames = []
         for frame in source:
             frames.append(to_model_frame(frame))

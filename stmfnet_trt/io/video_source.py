@@ -221,12 +221,16 @@ class VideoSource(FrameSource):
         self.fps_assumed = False
         # Counts are converted with the file's own rate: a caller's fps changes the timing of
         # the frames, not how many there are.
-        self._announced = announced_frames(stream, own_rate, indexed_frames(container, stream))
+        indexed = indexed_frames(container, stream)
+        self._announced = announced_frames(stream, own_rate, indexed)
         self.frame_count = self._announced or estimate_from_duration(container, own_rate)
         self.has_audio = bool(container.streams.audio)
         timing = IntervalCheck(stream.time_base)
         orientation = self._read_start(container, stream, timing)
-        self._check_timing(timing)
+        if self._check_timing(timing) and not (indexed or stream.frames > 0):
+            # A count derived from the duration (Matroska) assumes one rate: not a frame count here.
+            self._announced = None
+            self.frame_count = estimate_from_duration(container, self.fps)
         self.width, self.height = orientation.display_size(stored_width, stored_height)
 
     def _read_start(
@@ -254,16 +258,17 @@ class VideoSource(FrameSource):
         # No frame (yet): the stored orientation, which iteration checks frame by frame.
         return orientation or Orientation()
 
-    def _check_timing(self, timing: IntervalCheck) -> None:
-        """Refuse (or, if assumed constant, warn once about) timestamps that vary."""
+    def _check_timing(self, timing: IntervalCheck) -> bool:
+        """Refuse (or, if assumed constant, warn once about) timestamps that vary; True when they
+        vary and were accepted."""
         if timing.regular or timing.spread is None:
-            return
+            return False
         description = timing.spread.describe()
         if self.assume_constant_rate:
             if not self._rate_warned:
                 log.warning("%s: variable frame rate (%s); read as %s fps", self.path, description, self.fps)
                 self._rate_warned = True
-            return
+            return True
         raise InputError(
             f"{self.path}: variable frame rate ({description}); as constant {self.fps} fps its motion and "
             "audio sync would change: convert it (ffmpeg -i IN -fps_mode cfr -r RATE OUT) or accept that "

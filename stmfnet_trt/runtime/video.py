@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError
-from ..io import open_sink, open_source
+from ..io import FrameSource, open_sink, open_source
 from ..io.sink import check_output_path
 from ..model.padding import check_frame_size
 from .backend import Backend
@@ -35,6 +35,7 @@ class RunOptions:
     scene_detector: SceneCutDetector = field(default_factory=SceneCutDetector)
     overwrite: bool = False
     input_fps: Fraction | None = None
+    assume_constant_rate: bool = False  # read a variable-rate clip at its average rate
     progress: bool = True
 
 
@@ -65,6 +66,10 @@ def _counted(frames: Iterator[np.ndarray], counter: list[int]) -> Iterator[np.nd
         yield frame
 
 
+def _open_input(source: str | Path, options: RunOptions) -> FrameSource:
+    return open_source(Path(source), fps=options.input_fps, assume_constant_rate=options.assume_constant_rate)
+
+
 def _first_frames(reader, options: RunOptions) -> tuple[Iterator[np.ndarray], list[np.ndarray]]:
     """The reader's frames (cut to ``max_frames``) and the first two, which must exist."""
     check_frame_size(reader.height, reader.width)
@@ -87,7 +92,7 @@ def check_run(source: str | Path, output: str | Path, options: RunOptions = RunO
     """
     levels_for_factor(options.factor)
     check_output_path(output, options.overwrite, inputs=[source])
-    with open_source(Path(source), fps=options.input_fps) as reader:
+    with _open_input(source, options) as reader:
         _first_frames(reader, options)
 
 
@@ -101,7 +106,7 @@ def interpolate_video(
     """
     levels_for_factor(options.factor)  # validate before touching any file
     source, output = Path(source), Path(output)
-    with open_source(source, fps=options.input_fps) as reader:
+    with _open_input(source, options) as reader:
         frames, head = _first_frames(reader, options)
         truncated = options.max_frames is not None
         fps = reader.fps * options.factor

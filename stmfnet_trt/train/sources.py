@@ -30,7 +30,7 @@ from ..errors import InputError, UserError
 from ..evaluate.windows import WINDOW, bad_pairs, clean_starts
 from ..io import open_source
 from ..io.folder_source import list_images
-from ..io.images import IMAGE_SUFFIXES, decode_image, to_rgb
+from ..io.images import IMAGE_SUFFIXES, read_image
 from ..runtime.scene import SceneCutDetector
 
 DEFAULT_HOLDOUT = 0.15
@@ -151,7 +151,8 @@ def load_clip(
     detector: SceneCutDetector | None = None,
 ) -> Clip:
     """Decode a video or frame folder and work out its usable training and held-out windows."""
-    with open_source(path, fps=1) as source:  # the rate is irrelevant here; 1 avoids the folder warning
+    # The rate is irrelevant here: 1 avoids the folder warning, and a VFR clip trains as well.
+    with open_source(path, fps=1, assume_constant_rate=True) as source:
         frames = np.stack(list(source))
     factor = downscale_factor(*frames.shape[1:3], max_side)
     frames = box_downscale(frames, factor)
@@ -164,7 +165,7 @@ def load_clip(
 
 def load_photo(path: Path, max_side: int | None = None) -> np.ndarray:
     """An image as (H, W, 3) uint8, box-downscaled so its longer side is <= ``max_side``."""
-    image = to_rgb(decode_image(path))
+    image = read_image(path).rgb
     return box_downscale(image, downscale_factor(*image.shape[:2], max_side))
 
 
@@ -177,7 +178,7 @@ def load_teacher_frame(folder: Path, clip: Clip, index: int) -> np.ndarray | Non
     path = folder / clip.name / f"{index:06d}.png"
     if not path.is_file():
         return None
-    frame = box_downscale(to_rgb(decode_image(path)), clip.factor)
+    frame = box_downscale(read_image(path).rgb, clip.factor)
     if frame.shape != clip.frames.shape[1:]:
         raise InputError(f"{path}: teacher frame is {frame.shape}, clip frames are {clip.frames.shape[1:]}")
     return frame

@@ -5,8 +5,10 @@ exit status 0 are refused, or their windows replaced and counted, and the user i
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import onnx
 import pytest
@@ -185,3 +187,30 @@ def test_bad_paths_are_refused_before_any_export(tmp_path, short_clip, problem, 
     result = run_cli("run", source, "-o", output, "--backend", "onnxruntime", STMFNET_TRT_CACHE=str(cache))
     assert_one_line_error(result)
     assert not (cache / "onnx").exists() or os.listdir(cache / "onnx") == [], problem
+
+
+def _variable_rate_clip(path: Path) -> Path:
+    """20 frames at 30 fps then 20 at 15 fps, millisecond timestamps (a phone saving power)."""
+    times = [i / 30 for i in range(20)] + [20 / 30 + i / 15 for i in range(20)]
+    rng = np.random.default_rng(1)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264")
+        stream.width, stream.height, stream.pix_fmt = 176, 144, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        for t in times:
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (144, 176, 3), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_variable_frame_rate_is_refused_unless_constant_rate_is_accepted(tmp_path):
+    clip = _variable_rate_clip(tmp_path / "phone.mkv")
+    refused = run_cli("run", clip, "-o", tmp_path / "a.mp4", "--backend", "blend", "-q")
+    line = assert_one_line_error(refused)
+    assert "variable frame rate" in line and "--assume-cfr" in line
+    accepted = run_cli("run", clip, "-o", tmp_path / "b.mp4", "--backend", "blend", "-q", "--assume-cfr")
+    assert accepted.returncode == 0, accepted.stderr
+    with open_source(tmp_path / "b.mp4") as written:
+        assert sum(1 for _ in written) == 80
