@@ -168,6 +168,8 @@ def double_frame_rate(
         pending.append(item.first)
         if not needs_window(item, stats):
             pending.append(item.first)
+            if not windows:  # nothing waits for inference: hand the frames on now (live streams)
+                yield from flush()
         else:
             pending.append(len(windows))
             windows.append(item.window)

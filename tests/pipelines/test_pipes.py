@@ -207,11 +207,6 @@ def test_output_never_waits_for_the_end_of_the_input():
     assert seen == [0, 0, 2, 4, 6, 8, 10, 12] and total == 16
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime/scheduler.py double_frame_rate holds copied pairs (identical or cut) until the "
-    "next interpolated window fills a batch: a still stream is held to its end (fix reported)",
-)
 def test_a_still_stream_is_not_held_back():
     y4m = ffmpeg_y4m("-f lavfi -i color=c=gray:size=96x72:rate=25 -frames:v 8")
     seen, total = feed_frame_by_frame(y4m)
