@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..cli_types import positive_int
 from ..errors import UserError
+from ..io.sink import check_report_path
 from ..runtime.backend import Backend
 
 BackendFactory = Callable[[argparse.Namespace], Backend]
@@ -84,6 +85,8 @@ def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
 
     if args.layers and not args.engines:  # before minutes of timing, not after
         raise UserError("--layers profiles TensorRT engines layer by layer: give them with --engines")
+    for report in filter(None, (args.json, args.plot)):
+        check_report_path(report, args.overwrite)
     options = BenchOptions(tuple(args.sizes), args.batch, args.warmup, args.iterations)
     record = run_suite(_backend_factories(args, make_backend), options)
     print(table(record))
@@ -92,10 +95,10 @@ def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     if args.layers:
         print("\n".join(_layer_sections(args, record)))
     if args.json:
-        write_json(record, Path(args.json))
+        write_json(record, Path(args.json), overwrite=args.overwrite)
         print(f"wrote {args.json}")
     if args.plot:
-        write_plot(record, Path(args.plot))
+        write_plot(record, Path(args.plot), overwrite=args.overwrite)
         print(f"wrote {args.plot}")
 
 
@@ -119,6 +122,7 @@ def add_bench_parser(
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls first")
     parser.add_argument("--iterations", type=positive_int, default=5, help="timed calls per row")
     parser.add_argument("--json", help="write the record to this JSON file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json/--plot file")
     parser.add_argument("--plot", help="write a latency-vs-resolution PNG (needs matplotlib)")
     parser.add_argument(
         "--polygraphy",

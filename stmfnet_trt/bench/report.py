@@ -66,12 +66,12 @@ def table(record: BenchRecord) -> str:
     return "\n".join(lines)
 
 
-def write_json(record: BenchRecord, path: Path) -> None:
-    with atomic_output_path(path, overwrite=True) as temp:
+def write_json(record: BenchRecord, path: Path, *, overwrite: bool = False) -> None:
+    with atomic_output_path(path, overwrite=overwrite) as temp:
         temp.write_text(json.dumps(record.to_dict(), indent=2) + "\n")
 
 
-def write_plot(record: BenchRecord, path: Path) -> None:
+def write_plot(record: BenchRecord, path: Path, *, overwrite: bool = False) -> None:
     """Latency (p50) against pixels per frame, one line per backend."""
     try:
         import matplotlib
@@ -92,6 +92,6 @@ def write_plot(record: BenchRecord, path: Path) -> None:
     axis.set_title(f"stmfnet-trt latency, {record.device}")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
-    with atomic_output_path(path, overwrite=True) as temp:
+    with atomic_output_path(path, overwrite=overwrite) as temp:
         figure.savefig(temp, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)

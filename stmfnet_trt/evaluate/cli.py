@@ -31,7 +31,11 @@ def _crop(text: str) -> tuple[int, int]:
 def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     """Evaluate the backend and the baselines; print the table, write JSON and pictures."""
     from ..io.atomic import atomic_output_path
+    from ..io.sink import check_report_path
     from .evaluate import EvalOptions, evaluate
+
+    if args.json:  # before minutes of scoring, not after
+        check_report_path(args.json, args.overwrite, inputs=args.sources)
 
     options = EvalOptions(
         max_frames=args.max_frames,
@@ -46,7 +50,7 @@ def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         report = evaluate(args.sources, backend, options)
     print(report.table())
     if args.json:
-        with atomic_output_path(args.json, overwrite=True) as temp:
+        with atomic_output_path(args.json, overwrite=args.overwrite) as temp:
             temp.write_text(json.dumps(report.to_json(), indent=2) + "\n")
         print(f"wrote {args.json}")
 
@@ -73,6 +77,7 @@ def add_eval_parser(
         help="cut score above which a window is not scored",
     )
     parser.add_argument("--no-minterpolate", action="store_true", help="skip the ffmpeg baseline")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=lambda args: cmd_eval(args, make_backend))
     return parser

@@ -213,6 +213,8 @@ class AtomicOutput:
     def __init__(
         self, final: Path, *, directory: bool, overwrite: bool = False, wait_for_lock: bool = False
     ) -> None:
+        if not final.name or (not directory and final.is_dir()):
+            raise UserError(f"{final}: names a folder; this output is a file")
         self.final = final
         self.directory = directory
         self.overwrite = overwrite

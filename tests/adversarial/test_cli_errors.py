@@ -28,6 +28,7 @@ def files(tmp_path_factory, short_clip) -> Path:
     (root / "junk.plan").write_bytes(b"junk")
     (root / "junk.pth").write_bytes(b"junk")
     (root / "junk.json").write_text("{not json")
+    (root / "notes.txt").write_text("the user's")
     (root / "half.mp4").write_bytes(short_clip.read_bytes()[: short_clip.stat().st_size // 3])
     return root
 
@@ -69,6 +70,11 @@ CASES = [
     ("build junk.onnx -o e.plan --exclude junk.json --precision int8 --calib c.mp4", "junk.json"),
     ("eval missing.mp4 --backend blend", "no such file"),
     ("eval text.mp4 --backend blend", "not a video"),
+    ("eval c.mp4 --backend blend --no-minterpolate --json /", "names a folder"),
+    ("eval c.mp4 --backend blend --no-minterpolate --json c.mp4 --overwrite", "overwrite the input"),
+    ("eval c.mp4 --backend blend --no-minterpolate --json notes.txt", "already exists"),
+    ("bench --backends blend --sizes 128x128 --iterations 1 --json notes.txt", "already exists"),
+    ("bench --backends blend --sizes 128x128 --iterations 1 --plot emptydir", "names a folder"),
     ("triton-repo missing.plan -o repo", "not found"),
     ("triton-repo junk.onnx -o repo", "junk.onnx"),
     ("triton-repo junk.plan -o repo", "sidecar"),
@@ -89,3 +95,4 @@ def test_hostile_invocation_is_one_line(files, monkeypatch, capsys, command, exp
     errors = [line for line in stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and expected in errors[0], stderr
     assert sorted(p.name for p in files.iterdir() if p.name.startswith(".")) == []  # no temporaries
+    assert (files / "notes.txt").read_text() == "the user's"
