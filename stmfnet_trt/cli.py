@@ -408,13 +408,14 @@ def cmd_build(args: argparse.Namespace) -> None:
     from .engine.precision_step import copy_onnx, engine_gate
     from .engine.request import BuildRequest, ProfileShapes
     from .engine.sidecar import sha256_of
+    from .io.sink import check_file_output
     from .plugins import trt_plugin_library_path
 
     fp32_onnx, output = Path(args.model).resolve(), Path(args.output)
     if args.onnx_only and args.precision == "fp32":
         raise UserError("--onnx-only writes an FP16 or INT8 ONNX; pick --precision fp16 or int8")
-    if output.exists() and not args.overwrite:  # before minutes of calibration, not after
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    inputs = [p for p in (args.model, args.calib, args.exclude, args.plugin) if p]
+    check_file_output(output, args.overwrite, inputs=inputs)  # before minutes of calibration
     if fp32_onnx.is_file():
         refuse_cpu_only_graph(fp32_onnx)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..cli_types import positive_int
 from ..errors import UserError
-from ..io.sink import check_report_path
+from ..io.sink import check_file_output
 from ..runtime.backend import Backend
 
 BackendFactory = Callable[[argparse.Namespace], Backend]
@@ -86,7 +86,7 @@ def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     if args.layers and not args.engines:  # before minutes of timing, not after
         raise UserError("--layers profiles TensorRT engines layer by layer: give them with --engines")
     for report in filter(None, (args.json, args.plot)):
-        check_report_path(report, args.overwrite)
+        check_file_output(report, args.overwrite)
     options = BenchOptions(tuple(args.sizes), args.batch, args.warmup, args.iterations)
     record = run_suite(_backend_factories(args, make_backend), options)
     print(table(record))

@@ -31,11 +31,11 @@ def _crop(text: str) -> tuple[int, int]:
 def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     """Evaluate the backend and the baselines; print the table, write JSON and pictures."""
     from ..io.atomic import atomic_output_path
-    from ..io.sink import check_report_path
+    from ..io.sink import check_file_output
     from .evaluate import EvalOptions, evaluate
 
     if args.json:  # before minutes of scoring, not after
-        check_report_path(args.json, args.overwrite, inputs=args.sources)
+        check_file_output(args.json, args.overwrite, inputs=args.sources)
 
     options = EvalOptions(
         max_frames=args.max_frames,

@@ -48,12 +48,13 @@ def _check_not_over_inputs(path: Path, inputs: Iterable[Path]) -> None:
             )
 
 
-def check_report_path(path: PathLike, overwrite: bool, inputs: Iterable[PathLike] = ()) -> None:
-    """The refusals for a report file (JSON, a plot) named by the user, checked before the work
-    that fills it: not a folder, not an input, not an existing file without ``overwrite``."""
+def check_file_output(path: PathLike, overwrite: bool, inputs: Iterable[PathLike] = ()) -> None:
+    """The refusals for a single-file output named by the user (an engine, a JSON report, a plot),
+    checked before the work that fills it: not a folder, not an input, not an existing file
+    without ``overwrite``."""
     out = Path(path)
     if not out.name or out.is_dir():
-        raise UserError(f"{path}: a report is written to a file; this names a folder")
+        raise UserError(f"{path}: this output is a file; the name given is a folder")
     _check_not_over_inputs(out, [Path(p) for p in inputs])
     if not out.parent.is_dir():
         raise UserError(f"{out}: the folder {out.parent} does not exist")
