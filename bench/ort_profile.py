@@ -7,9 +7,10 @@
 Runs the graph with ONNX Runtime's own profiler (``SessionOptions.enable_profiling``), one warm-up
 run and ``--runs`` profiled runs per size, and sums each node's kernel time by op type and by part
 of the network (node names are the exporter's module paths), with the arithmetic of every
-convolution (from the shapes the profiler records) and the rate it ran at. The tables say which op
-types and which parts are worth optimising; the floor line says how fast a run could be if every
-convolution ran as fast as the fastest one does on this machine, the other kernels unchanged. The
+convolution (from the shapes the profiler records, and from the model where ORT pre-packed a weight
+and recorded none) and the rate it ran at. The tables say which op types and which parts are worth
+optimising; the floor line says how fast a run could be if every convolution ran as fast as the
+fastest one does on this machine, the other kernels unchanged. The
 per-run wall time (``model_run``) next to the summed kernel time shows how much goes to scheduling
 and copies between the kernels. ``--section`` also writes the tables into bench/RESULTS.md (e.g. a
 before/after pair of sections).
@@ -74,12 +75,39 @@ class Profile:
         return self.kernel_ms_per_run - conv_ms + 1000.0 * self.conv_gflop / self.peak_conv_gflops
 
 
-def conv_gflop(args: dict) -> float:
+def conv_weights(model: Path) -> dict[str, list[int]]:
+    """Weight shape of every convolution node whose weight is an initializer, by node name.
+
+    ORT's CPU ConvTranspose (group 1) pre-packs its weight at session start and frees the
+    initializer; its profiler then records the node's inputs without it (input and bias only), so
+    the shape has to come from the model.
+    """
+    import onnx
+
+    graph = onnx.load(str(model), load_external_data=False).graph
+    shapes = {tensor.name: list(tensor.dims) for tensor in graph.initializer}
+    return {
+        node.name: shapes[node.input[1]]
+        for node in graph.node
+        if node.op_type in CONV_OPS and len(node.input) > 1 and node.input[1] in shapes
+    }
+
+
+def conv_gflop(args: dict, packed_weight: list[int] | None = None) -> float:
     """GFLOP of one Conv / FusedConv / ConvTranspose node from the shapes ORT's profiler records:
-    every weight meets every output position (input position for a transposed conv) once."""
+    every weight meets every output position (input position for a transposed conv) once.
+
+    ``packed_weight`` is the weight's shape for a node whose recorded inputs lack it (pre-packed: a
+    weight has spatial dims, a bias has none); such a node without one is an error, not 0 GFLOP.
+    """
     shapes = [next(iter(shape.values())) for shape in args["input_type_shape"]]
     output = next(iter(args["output_type_shape"][0].values()))
-    weight = shapes[1]
+    recorded = len(shapes) > 1 and len(shapes[1]) > 2
+    weight = shapes[1] if recorded else packed_weight
+    if weight is None:
+        raise ValueError(
+            f"a {args['op_name']} node's profile records no weight (pre-packed by ORT): pass its shape"
+        )
     rank = len(weight) - 2  # spatial dims; blocked (NCHWc) tensors carry a trailing block dim
     positions = shapes[0] if args["op_name"] == "ConvTranspose" else output
     return 2.0 * output[0] * math.prod(weight) * math.prod(positions[2 : 2 + rank]) / 1e9
@@ -99,12 +127,16 @@ def _ranked(
     ]
 
 
-def summarize_trace(events: list[dict], runs: int, size: str) -> Profile:
+def summarize_trace(
+    events: list[dict], runs: int, size: str, weights: dict[str, list[int]] | None = None
+) -> Profile:
     """Sum ORT trace events (``cat == "Node"``, ``*_kernel_time``) by op type and network part.
 
     The warm-up run is excluded: it carries one-off allocations and oneDNN primitive creation.
-    ``model_run`` events give the wall time of each ``session.run``.
+    ``model_run`` events give the wall time of each ``session.run``. ``weights`` (``conv_weights``)
+    holds the weight shapes of nodes whose profile lacks them.
     """
+    weights = weights or {}
     from stmfnet_trt.bench.layers import layer_part
 
     model_runs = [e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
@@ -119,8 +151,9 @@ def summarize_trace(events: list[dict], runs: int, size: str) -> Profile:
         if event["ts"] < first_timed:
             continue
         name, op_type = event["name"], event["args"]["op_name"]
-        work = conv_gflop(event["args"]) if op_type in CONV_OPS else 0.0
-        for table, key in (("type", op_type), ("part", layer_part(name.removesuffix("_kernel_time")))):
+        node_name = name.removesuffix("_kernel_time")
+        work = conv_gflop(event["args"], weights.get(node_name)) if op_type in CONV_OPS else 0.0
+        for table, key in (("type", op_type), ("part", layer_part(node_name))):
             time_ms[table][key] += event["dur"] / 1000.0
             gflop[table][key] += work
             nodes[table][key].add(name)
@@ -158,7 +191,7 @@ def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -
         for _ in range(runs + 1):
             session.run([OUTPUT_NAME], feeds)
         events = json.loads(Path(session.end_profiling()).read_text())
-    return summarize_trace(events, runs, f"{size[0]}x{size[1]}")
+    return summarize_trace(events, runs, f"{size[0]}x{size[1]}", conv_weights(model))
 
 
 def _rate(gflop: float, ms: float) -> str:

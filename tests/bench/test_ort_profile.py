@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bench_scripts import bench_script
 
@@ -95,3 +96,52 @@ def test_no_floor_without_a_conv_node_long_enough_to_time(ort_profile):
     profile = ort_profile.summarize_trace(events, runs=1, size="32x32")  # 1 ms: below MIN_PEAK_NODE_MS
     assert profile.peak_conv_gflops == 0.0 and profile.floor_ms is None
     assert "Floor" not in ort_profile.render(profile, top=5)
+
+
+DECODER_UPCONV = "/dyntex_generator/decoder.1/upconv/upconv.0/ConvTranspose"
+
+
+def prepacked_upconv(ts: int, dur: int) -> dict:
+    """A group-1 ConvTranspose as ORT's CPU profiler records it: the weight was pre-packed and
+    freed, so the recorded inputs are the activation and the bias only."""
+    args = {
+        "op_name": "ConvTranspose",
+        "input_type_shape": [{"float": [5, 192, 32, 32]}, {"float": [24]}],
+        "output_type_shape": [{"float": [5, 24, 64, 64]}],
+    }
+    return {"cat": "Node", "name": f"{DECODER_UPCONV}_kernel_time", "ts": ts, "dur": dur, "args": args}
+
+
+def test_prepacked_transposed_conv_counts_the_model_weight(ort_profile):
+    args = prepacked_upconv(0, 1)["args"]
+    with pytest.raises(ValueError, match="pre-packed"):  # not ~0 GFLOP from the bias's shape
+        ort_profile.conv_gflop(args)
+    full = 2 * 5 * (192 * 24 * 4 * 4) * (32 * 32) / 1e9  # batch x weights x input positions: 0.755
+    assert ort_profile.conv_gflop(args, [192, 24, 4, 4]) == pytest.approx(full)
+    events = [run_event(0, 1000), run_event(10_000, 5000), prepacked_upconv(10_010, 4000)]
+    profile = ort_profile.summarize_trace(
+        events, runs=1, size="256x256", weights={DECODER_UPCONV: [192, 24, 4, 4]}
+    )
+    (row,) = profile.op_types
+    assert (row.op_type, row.gflop) == ("ConvTranspose", pytest.approx(full))
+    assert profile.parts[0].gflop == pytest.approx(full)
+
+
+def test_conv_weights_come_from_initializers(ort_profile, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.zeros((192, 24, 4, 4), np.float32), "w")
+    nodes = [
+        helper.make_node("ConvTranspose", ["x", "w"], ["y"], name=DECODER_UPCONV, kernel_shape=[4, 4]),
+        helper.make_node("Conv", ["y", "runtime_w"], ["z"], name="/conv_fed_at_run_time"),  # recorded by ORT
+        helper.make_node("Relu", ["z"], ["out"], name="/relu"),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 192, 8, 8]),
+        helper.make_tensor_value_info("runtime_w", TensorProto.FLOAT, [4, 24, 3, 3]),
+    ]
+    output = helper.make_tensor_value_info("out", TensorProto.FLOAT, None)
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", inputs, [output], [weight])), str(path))
+    assert ort_profile.conv_weights(path) == {DECODER_UPCONV: [192, 24, 4, 4]}
