@@ -72,14 +72,10 @@ def _make_torch_backend(args: argparse.Namespace) -> Backend:
 
 def _default_variant() -> str:
     """The cpu variant (our ORT ops: fused softmax + warp, factored head tails; fastest) where our
-    ORT op library is built, else the portable one."""
-    from .plugins import PluginLibraryError, ort_op_library_path
+    ORT op library loads, else the portable one, said once (``plugins.default_ort_variant``)."""
+    from .plugins import default_ort_variant
 
-    try:
-        ort_op_library_path()
-    except PluginLibraryError:
-        return "portable"
-    return "cpu"
+    return default_ort_variant()
 
 
 def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:

@@ -15,12 +15,17 @@ Both are found in this order: an environment variable (``STMFNET_TRT_PLUGIN_LIB`
 ``STMFNET_TRT_ORT_OPS_LIB``: an explicit choice wins), the package's ``_lib/`` (where the build
 copies them, and what a wheel ships), then the repository's ``build/`` (a developer checkout).
 This module imports neither torch nor TensorRT: callers pass the TensorRT module they use.
+
+Where the ORT op library is missing or does not load, :func:`default_ort_variant` picks the
+portable graph and says so once: a silent fallback would cost users 3-5x the time unnoticed.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from stmfnet_trt.errors import UserError
+from stmfnet_trt.signals import one_line
 from stmfnet_trt.warp_op import OP_NAME, PLUGIN_NAMESPACE, PLUGIN_VERSION
 
 TRT_PLUGIN_LIB_NAME = "libstmfnet_trt_plugins.so"
@@ -38,9 +44,13 @@ ORT_OPS_ENV = "STMFNET_TRT_ORT_OPS_LIB"
 _PACKAGE_LIB_DIR = Path(__file__).resolve().parent / "_lib"
 _REPO_BUILD_DIR = Path(__file__).resolve().parent.parent / "build"
 _BUILD_HINT = (
-    "build it with `make plugins` (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && "
-    "cmake --build build -j2), see plugins/adaptive_warp/README.md"
+    "install a stmfnet-trt wheel, which carries it (docs/install.md), or build it with `make plugins` "
+    "(cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2), see "
+    "plugins/adaptive_warp/README.md"
 )
+# What the portable graph costs against the cpu graph (bench/RESULTS.md, section cpu: ORT portable
+# vs ORT CPU ops, 2 threads: 3.54 / 1.20 s at 256x256, 51.5 / 11.1 s and 3.59 / 1.62 GB at 544x960).
+PORTABLE_COST = "~3x slower per 256x256 frame, ~4.6x at 544x960, ~2.2x the peak memory (bench/RESULTS.md)"
 
 # TensorRT module name -> library loaded into that module's registry. A registry refuses to load
 # the same library twice (load_library returns None), so each process loads it once per module.
@@ -85,8 +95,29 @@ def register_ort_ops(session_options: Any) -> Path:
     Needed for every session that runs the plugin variant of an export (domain ``ai.stmfnet_trt``).
     """
     path = ort_op_library_path()
-    session_options.register_custom_ops_library(str(path))
+    try:
+        session_options.register_custom_ops_library(str(path))
+    except Exception as exc:  # ORT raises its own types (Fail, RuntimeError) for a library it rejects
+        reason = one_line(str(exc))
+        raise PluginLibraryError(f"ONNX Runtime cannot load {path} ({reason}): {_BUILD_HINT}") from exc
     return path
+
+
+@functools.cache
+def default_ort_variant() -> str:
+    """``cpu`` (our ORT ops: the fastest graph) where the op library loads into ONNX Runtime, else
+    ``portable`` (standard ops), said once per process on stderr with its cost and the remedy."""
+    import onnxruntime as ort
+
+    try:
+        register_ort_ops(ort.SessionOptions())
+    except PluginLibraryError as problem:
+        print(
+            f"WARNING: {problem}. Running the portable ONNX graph (standard ops) instead: {PORTABLE_COST}.",
+            file=sys.stderr,
+        )
+        return "portable"
+    return "cpu"
 
 
 def load_cuda_warp_launcher() -> Callable[..., int]:

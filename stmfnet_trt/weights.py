@@ -1,8 +1,9 @@
 """Where the default checkpoint lives, and what to say when there is none.
 
 The published ST-MFNet Mini weights cannot be downloaded at run time, so the package carries
-its own demo weights once they are trained (``stmfnet_trt/weights/``). Until then a run without
-``--checkpoint`` stops with this message rather than producing frames from random weights.
+its own demo weights (``stmfnet_trt/weights/``), with their exported ONNX graphs so that a run
+without torch needs no export. Without them a run without ``--checkpoint`` stops with this
+message rather than producing frames from random weights.
 """
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ from pathlib import Path
 from .errors import UserError
 
 DEMO_CHECKPOINT = Path(__file__).parent / "weights" / "stmfnet_mini_demo.pth"
+# The demo weights' exported graphs, shipped so that an install without torch runs them (the cache
+# looks here first; file names are the cache keys). `make bundled-onnx` rewrites them; tests/packaging
+# fails when they no longer match the checkpoint, the exporter's version or GRAPH_REVISION.
+BUNDLED_ONNX_DIR = Path(__file__).parent / "weights" / "onnx"
+# cpu: ONNX Runtime with our op library; plugin: TensorRT (engine_for_run); portable: ONNX Runtime
+# where the op library does not load (plugins.default_ort_variant).
+BUNDLED_VARIANTS = ("cpu", "plugin", "portable")
 
 NO_CHECKPOINT_MESSAGE = (
     "no checkpoint given and no demo weights are installed. Pass --checkpoint PATH with a file in the "

@@ -2,6 +2,8 @@
 
 Key: checkpoint sha256 (or the random-init seed), variant, opset, graph revision and package
 version — the things that change the graph. Location: ``$STMFNET_TRT_CACHE`` or ``~/.cache/stmfnet-trt``.
+The package's own exports of the demo weights (``weights.BUNDLED_ONNX_DIR``, same file names) are
+looked up first, so the default weights run without torch right after ``pip install``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UserError
 from ..hashing import file_sha256
+from ..weights import BUNDLED_ONNX_DIR, BUNDLED_VARIANTS, DEMO_CHECKPOINT
 from .contract import GRAPH_REVISION, OPSET
 
 CACHE_ENV = "STMFNET_TRT_CACHE"
@@ -38,7 +41,11 @@ def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool =
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise UserError(f"checkpoint not found: {checkpoint}")
     sha = "random-init" if checkpoint is None else file_sha256(checkpoint)
-    path = cache_root() / "onnx" / onnx_cache_key(sha, variant)
+    key = onnx_cache_key(sha, variant)
+    bundled = BUNDLED_ONNX_DIR / key
+    if bundled.is_file():
+        return bundled
+    path = cache_root() / "onnx" / key
     if path.is_file():
         return path
     try:
@@ -58,3 +65,23 @@ def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool =
         print(f"exporting the {variant} ONNX graph once for this checkpoint -> {path}", flush=True)
     export_onnx(checkpoint, path, ExportOptions(variant=variant, overwrite=True))
     return path
+
+
+def write_bundled_exports() -> list[Path]:
+    """Re-export the demo weights' graphs shipped in the package (``make bundled-onnx``).
+
+    Needs the export extra. Older bundled files go first, so the folder holds exactly the graphs
+    the current key names (a version or GRAPH_REVISION bump renames them).
+    """
+    from .exporter import ExportOptions, export_onnx
+
+    BUNDLED_ONNX_DIR.mkdir(exist_ok=True)
+    for old in BUNDLED_ONNX_DIR.glob("*.onnx"):
+        old.unlink()
+    sha = file_sha256(DEMO_CHECKPOINT)
+    return [
+        export_onnx(
+            DEMO_CHECKPOINT, BUNDLED_ONNX_DIR / onnx_cache_key(sha, variant), ExportOptions(variant)
+        ).path
+        for variant in BUNDLED_VARIANTS
+    ]
