@@ -1,0 +1,423 @@
+"""The host pipeline of `stmfnet-trt run` against ffmpeg doing the same work, as ratios from one run.
+
+    python bench/pipeline.py [--sizes 720x1280 1080x1920] [--frames 60] [--long-frames 120]
+                             [--repeats 3] [--baseline framerate|minterpolate] [--label TEXT]
+                             [--json bench/results/pipeline.json] [--plot bench/results/pipeline.png]
+                             [--section pipeline]
+
+With the model taken out of the picture (``--backend blend``: the middle frame is the mean of the
+two inner ones) a run is decode, conversions, windows, checks and encode: what must keep up with a
+GPU that takes tens of milliseconds per frame. The reference is ffmpeg doing decode + frame
+blending + encode with the codec, preset and CRF our writer uses (``encoder_settings``): its
+``framerate`` filter at twice the rate passes every frame through and blends each neighbouring pair
+50/50 at the midpoint (interp_start 15 < 128 < interp_end 240), with a scene-change test of its own,
+which is exactly what ``run --backend blend`` x2 writes. (``minterpolate=mi_mode=blend`` blends the
+same way but is the slower filter: ``--baseline minterpolate``.) ffmpeg blends in the clip's YUV;
+our model works in RGB, so the YUV -> RGB -> YUV conversions are work only we do, and the profile
+shows what they cost.
+
+The clip is ffmpeg's ``testsrc2`` pattern (moving, no cuts, no identical frames) at 30 fps, encoded
+with the same encoder settings, so the decode side is a typical H.264 clip of each size. Per size,
+``--repeats`` turns run ours and ffmpeg back to back, alternating which goes first, and each tool's
+output frames/s is output frames / wall seconds of its process (start-up included: a user's run
+pays it too; ~0.3 s for ours). The ratio is ours / ffmpeg of the medians, with the range of the
+per-turn ratios. Ours runs in a worker process (this script, ``--worker``) that calls the CLI's
+``main`` exactly as the ``stmfnet-trt`` entry point does and reports its own peak RSS (VmHWM);
+a second clip ``--long-frames`` long says whether that peak grows with the clip. One more worker run
+per size under cProfile gives the per-stage split (``STAGES``), each stage the cumulative time of
+the functions that do it, the rest being Python glue between them (the pipeline has one thread:
+decode, windows, inference and encode run in turn, so there are no waits to report).
+
+Writes the JSON, the plot and a section of bench/RESULTS.md (``--section``, e.g. pipeline_before /
+pipeline_after for a change's two measurements).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from results import parse_size, write_section  # noqa: E402
+
+CLIP_FPS = 30
+FACTOR = 2
+BASELINE_FILTERS = {
+    "framerate": "framerate=fps={fps}",
+    "minterpolate": "minterpolate=fps={fps}:mi_mode=blend",
+}
+BUILTIN = "~"  # pstats' file name for C functions (numpy ufuncs, PyAV's Cython methods)
+
+
+# ---------------------------------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True)
+class Term:
+    """A function's cumulative time in a cProfile run: ``function`` defined in a file ending with
+    ``file`` (``BUILTIN`` for C functions), only through calls from ``caller_file`` when given
+    (``np.stack`` builds windows in the scheduler but histograms in the scene detector)."""
+
+    file: str
+    function: str
+    caller_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline: the sum of ``add`` less the nested ``subtract`` (so that a step
+    inside another is counted once)."""
+
+    name: str
+    add: tuple[Term, ...]
+    subtract: tuple[Term, ...] = ()
+
+
+_REFORMAT = Term(BUILTIN, "<method 'reformat' of 'av.video.frame.VideoFrame' objects>", "io/video_sink.py")
+_TO_NDARRAY = Term(
+    BUILTIN, "<method 'to_ndarray' of 'av.video.frame.VideoFrame' objects>", "io/video_source.py"
+)
+STAGES = (
+    Stage("decode (demux + H.264)", (Term("io/video_source.py", "_decode"),), (_TO_NDARRAY,)),
+    Stage("YUV -> RGB uint8 (PyAV)", (_TO_NDARRAY,)),
+    Stage("to_model_frame (uint8 -> float32)", (Term("runtime/video.py", "to_model_frame"),)),
+    Stage("scene-cut scores", (Term("runtime/scene.py", "is_cut"),)),
+    Stage("identical-pair test", (Term("runtime/scheduler.py", "needs_window"),)),
+    Stage("window batches (np.stack)", (Term("numpy/_core/shape_base.py", "stack", "runtime/scheduler.py"),)),
+    Stage("input checks (check_windows)", (Term("runtime/backend.py", "check_windows"),)),
+    Stage("backend (blend)", (Term("runtime/blend_backend.py", "_interpolate"),)),
+    Stage("settle (range test + clamp)", (Term("runtime/scheduler.py", "settled"),)),
+    Stage("to_video_frame (float32 -> uint8)", (Term("runtime/video.py", "to_video_frame"),)),
+    Stage("RGB -> YUV (PyAV reformat)", (_REFORMAT,)),
+    Stage(
+        "encode (x264 + mux)",
+        (Term("io/video_sink.py", "_write"), Term("io/video_sink.py", "_finish")),
+        (_REFORMAT,),
+    ),
+)
+GLUE = "Python glue (generators, bookkeeping)"
+ROOT = Term("stmfnet_trt/cli.py", "main")
+
+
+def term_seconds(stats: dict, term: Term) -> float:
+    """Cumulative seconds of ``term`` in ``pstats.Stats.stats`` (recursion counted once by cProfile)."""
+    total = 0.0
+    for (file, _, function), (_, _, _, cumulative, callers) in stats.items():
+        if function != term.function or not file.endswith(term.file):
+            continue
+        if term.caller_file is None:
+            total += cumulative
+        else:
+            total += sum(edge[3] for caller, edge in callers.items() if caller[0].endswith(term.caller_file))
+    return total
+
+
+def stage_split(stats: dict) -> tuple[float, dict[str, float]]:
+    """(seconds of the whole run, seconds per stage), the stages in pipeline order and the time no
+    stage accounts for last, as ``GLUE``."""
+    total = term_seconds(stats, ROOT)
+    split = {
+        stage.name: sum(term_seconds(stats, t) for t in stage.add)
+        - sum(term_seconds(stats, t) for t in stage.subtract)
+        for stage in STAGES
+    }
+    split[GLUE] = total - sum(split.values())
+    return total, split
+
+
+# ---------------------------------------------------------------------------------------- commands
+
+
+def encoder_arguments(width: int, height: int) -> list[str]:
+    """ffmpeg's output options for what our video writer uses at this size: codec, pixel format and
+    its options (libx264: preset and CRF), taken from ``encoder_settings`` so the two cannot drift."""
+    from stmfnet_trt.io.video_sink import DEFAULT_CRF, encoder_settings
+
+    codec, pix_fmt, options = encoder_settings(width, height, DEFAULT_CRF)
+    arguments = ["-c:v", codec, "-pix_fmt", pix_fmt]
+    for key, value in options.items():
+        arguments += [f"-{key}", value]
+    return arguments
+
+
+def clip_command(path: Path, size: tuple[int, int], frames: int) -> list[str]:
+    """ffmpeg command writing a ``frames`` long testsrc2 clip of ``size`` (height, width)."""
+    height, width = size
+    source = f"testsrc2=size={width}x{height}:rate={CLIP_FPS}"
+    return [
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source,
+        "-frames:v", str(frames), *encoder_arguments(width, height), str(path),
+    ]  # fmt: skip
+
+
+def baseline_command(clip: Path, output: Path, size: tuple[int, int], baseline: str) -> list[str]:
+    """ffmpeg decoding ``clip``, blending it to ``FACTOR`` x its rate and encoding as we do."""
+    height, width = size
+    blend = BASELINE_FILTERS[baseline].format(fps=CLIP_FPS * FACTOR)
+    return [
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip), "-vf", blend,
+        *encoder_arguments(width, height), str(output),
+    ]  # fmt: skip
+
+
+def ours_argv(clip: Path, output: Path) -> list[str]:
+    """The CLI arguments of our run: x2 (the default factor), blend backend, everything else default."""
+    return ["run", str(clip), "-o", str(output), "--backend", "blend", "--quiet", "--overwrite"]
+
+
+def worker_command(clip: Path, output: Path, report: Path, profile: Path | None = None) -> list[str]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(clip), str(output), str(report)]
+    return command + (["--profile", str(profile)] if profile else [])
+
+
+def peak_rss_bytes() -> int:
+    """This process's RSS high-water mark (VmHWM, Linux); not ``ru_maxrss``, which Linux carries
+    over fork and exec from the parent."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: peak RSS needs Linux")
+
+
+def worker(clip: Path, output: Path, report: Path, profile: Path | None) -> int:
+    """Run the CLI's ``main`` on ``clip`` (under cProfile when ``profile`` is given), write this
+    process's peak RSS to ``report`` and return the CLI's exit status."""
+    from stmfnet_trt.cli import main
+
+    argv = ours_argv(clip, output)
+    if profile is None:
+        status = main(argv)
+    else:
+        profiler = cProfile.Profile()
+        status = profiler.runcall(main, argv)
+        profiler.dump_stats(profile)
+    report.write_text(json.dumps({"peak_rss_bytes": peak_rss_bytes()}))
+    return status
+
+
+def output_frames(path: Path) -> int:
+    """Video frames in ``path``, counted from its packets (no decoding)."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0",
+         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return int(result.stdout.strip())
+
+
+def timed(command: list[str]) -> float:
+    """Wall seconds of ``command`` from start to exit; a failure is an error, not a row."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class Turn:
+    """One back-to-back pair: output frames/s of each tool."""
+
+    ours_fps: float
+    baseline_fps: float
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_fps / self.baseline_fps
+
+
+@dataclass
+class SizeResult:
+    size: str
+    frames: int
+    long_frames: int
+    turns: list[Turn]
+    peak_rss_bytes: int  # ours, the largest over the turns on the ``frames`` clip
+    long_peak_rss_bytes: int  # ours, on the ``long_frames`` clip
+    profile_s: float  # the profiled run's seconds inside ``main``
+    stages_s: dict[str, float]
+
+    @property
+    def ours_fps(self) -> float:
+        return statistics.median(t.ours_fps for t in self.turns)
+
+    @property
+    def baseline_fps(self) -> float:
+        return statistics.median(t.baseline_fps for t in self.turns)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_fps / self.baseline_fps
+
+    @property
+    def rss_growth(self) -> float:
+        """Peak RSS on the long clip over the short one: 1.0 when memory is flat in clip length."""
+        return self.long_peak_rss_bytes / self.peak_rss_bytes
+
+
+def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) -> SizeResult:
+    """Clips, interleaved turns, the long-clip RSS run and the profiled run of one size."""
+    label = f"{size[0]}x{size[1]}"
+    clips = {n: folder / f"{label}_{n}.mp4" for n in (args.frames, args.long_frames)}
+    for frames, clip in clips.items():
+        subprocess.run(clip_command(clip, size, frames), check=True)
+    short = clips[args.frames]
+    ours_out, baseline_out, report = folder / "ours.mp4", folder / "baseline.mp4", folder / "report.json"
+    ours = worker_command(short, ours_out, report)
+    baseline = baseline_command(short, baseline_out, size, args.baseline)
+    turns, peaks = [], []
+    for turn in range(args.repeats):
+        seconds = {}
+        for name, command in sorted({"ours": ours, "baseline": baseline}.items(), reverse=turn % 2 == 1):
+            seconds[name] = timed(command)
+        peaks.append(json.loads(report.read_text())["peak_rss_bytes"])
+        turns.append(
+            Turn(output_frames(ours_out) / seconds["ours"], output_frames(baseline_out) / seconds["baseline"])
+        )
+        last = turns[-1]
+        print(f"{label} turn {turn + 1}: ours {last.ours_fps:.1f} fps, ffmpeg {last.baseline_fps:.1f} fps")
+    timed(worker_command(clips[args.long_frames], ours_out, report))
+    long_peak = json.loads(report.read_text())["peak_rss_bytes"]
+    profile = folder / "profile.pstats"
+    timed(worker_command(short, ours_out, report, profile))
+    total, stages = stage_split(pstats.Stats(str(profile)).stats)
+    return SizeResult(label, args.frames, args.long_frames, turns, max(peaks), long_peak, total, stages)
+
+
+def render(results: list[SizeResult], header: str) -> str:
+    """Markdown: speed and memory per size, then the per-stage split of each size's profiled run."""
+    lines = [
+        header,
+        "",
+        "| size | ours frames/s | ffmpeg frames/s | ratio (median) | per-turn ratios | "
+        "peak RSS, short clip | peak RSS, long clip | long / short |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ratios = sorted(t.ratio for t in r.turns)
+        lines.append(
+            f"| {r.size} | {r.ours_fps:.1f} | {r.baseline_fps:.1f} | {r.ratio:.2f}x | "
+            f"{ratios[0]:.2f}-{ratios[-1]:.2f}x | {r.peak_rss_bytes / 1e6:.0f} MB ({r.frames} frames) | "
+            f"{r.long_peak_rss_bytes / 1e6:.0f} MB ({r.long_frames} frames) | {r.rss_growth:.2f} |"
+        )
+    lines += [
+        "",
+        "Where our run's time goes (one cProfile run per size, share of the time inside `main`):",
+        "",
+    ]
+    lines.append("| stage | " + " | ".join(r.size for r in results) + " |")
+    lines.append("|---|" + "---|" * len(results))
+    for name in results[0].stages_s:
+        cells = [f"{r.stages_s[name] / r.profile_s:.1%} ({r.stages_s[name]:.2f} s)" for r in results]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| total | " + " | ".join(f"{r.profile_s:.2f} s" for r in results) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: list[SizeResult], path: Path, title: str) -> None:
+    """Output frames/s of both tools per size, and the stage split as stacked shares."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (speed, split) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2]})
+    xs = range(len(results))
+    speed.bar(
+        [x - 0.2 for x in xs], [r.ours_fps for r in results], 0.4, label="stmfnet-trt run --backend blend"
+    )
+    speed.bar([x + 0.2 for x in xs], [r.baseline_fps for r in results], 0.4, label="ffmpeg")
+    speed.set_xticks(list(xs), [r.size for r in results])
+    speed.set_ylabel("output frames/s")
+    speed.legend(fontsize=8)
+    speed.grid(axis="y", alpha=0.3)
+    left = [0.0] * len(results)
+    colours = plt.get_cmap("tab20").colors
+    for i, name in enumerate(results[0].stages_s):
+        shares = [100 * r.stages_s[name] / r.profile_s for r in results]
+        split.barh(list(xs), shares, left=left, label=name, color=colours[i % len(colours)])
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    split.set_yticks(list(xs), [r.size for r in results])
+    split.set_xlabel("% of our run's time")
+    split.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def report(results: list[SizeResult], args: argparse.Namespace) -> None:
+    """Table on stdout, JSON, plot and (with ``--section``) a section of RESULTS.md."""
+    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+    header = (
+        (f"{args.label}: " if args.label else "")
+        + f"measured {datetime.date.today().isoformat()} on CPU {platform.machine()}, {os.cpu_count()} cores"
+        f"{', shared with other jobs' if args.shared else ''}; testsrc2 clips at {CLIP_FPS} fps, x{FACTOR}; "
+        f"ffmpeg: `-vf {BASELINE_FILTERS[args.baseline].format(fps=CLIP_FPS * FACTOR)}` "
+        f"({ffmpeg.split(' Copyright')[0]}), both `{' '.join(encoder_arguments(1080, 1920))}`; "
+        f"median of {args.repeats} interleaved turns."
+    )
+    text = render(results, header)
+    if args.plot:
+        plot(results, args.plot, header.split(";")[0])
+        text += f"\n\n![pipeline speed and stage split]({os.path.relpath(args.plot, HERE)})"
+    print(text)
+    record = {
+        "benchmark": "pipeline",
+        "date": datetime.date.today().isoformat(),
+        "label": args.label,
+        "baseline": BASELINE_FILTERS[args.baseline],
+        "ffmpeg": ffmpeg,
+        "shared_machine": args.shared,
+        "results": [
+            asdict(r) | {"ours_fps": r.ours_fps, "baseline_fps": r.baseline_fps, "ratio": r.ratio}
+            for r in results
+        ],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    if args.section:
+        write_section(HERE / "RESULTS.md", args.section, text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(720, 1280), (1080, 1920)])
+    parser.add_argument("--frames", type=int, default=60, help="input frames of the timed clip")
+    parser.add_argument("--long-frames", type=int, default=120, help="input frames of the peak-RSS check")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", choices=BASELINE_FILTERS, default="framerate")
+    parser.add_argument("--label", default="", help="what was measured (e.g. before/after which commit)")
+    parser.add_argument("--shared", action="store_true", help="say that other jobs shared the machine")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "pipeline.json")
+    parser.add_argument("--plot", type=Path, default=HERE / "results" / "pipeline.png")
+    parser.add_argument("--section", help="also write the tables into this section of bench/RESULTS.md")
+    parser.add_argument(
+        "--worker", nargs=3, type=Path, metavar=("CLIP", "OUTPUT", "REPORT"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--profile", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        sys.exit(worker(*args.worker, args.profile))
+    with tempfile.TemporaryDirectory() as folder:
+        results = [measure_size(size, args, Path(folder)) for size in args.sizes]
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()

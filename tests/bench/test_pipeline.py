@@ -1,0 +1,109 @@
+"""bench/pipeline.py: the stage split of a cProfile run, the ratios, the commands. No timing assertions."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from bench_scripts import bench_script
+
+from stmfnet_trt.cli import build_parser
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    with bench_script("pipeline") as module:
+        yield module
+
+
+FLUSH = ("/repo/stmfnet_trt/runtime/scheduler.py", 153, "flush")
+HISTOGRAMS = ("/repo/stmfnet_trt/runtime/scene.py", 33, "_histograms")
+WRITE = ("/repo/stmfnet_trt/io/video_sink.py", 113, "_write")
+DECODE = ("/repo/stmfnet_trt/io/video_source.py", 285, "_decode")
+
+
+def entry(cumulative: float, callers: dict | None = None) -> tuple:
+    """A ``pstats.Stats.stats`` value: (primitive calls, calls, own time, cumulative, callers)."""
+    return (1, 1, 0.0, cumulative, callers or {})
+
+
+def edge(cumulative: float) -> tuple:
+    return (1, 1, 0.0, cumulative)
+
+
+def test_stage_split_counts_nested_steps_once_and_the_rest_as_glue(pipeline):
+    stats = {
+        ("/repo/stmfnet_trt/cli.py", 731, "main"): entry(10.0),
+        DECODE: entry(1.5),
+        ("~", 0, "<method 'to_ndarray' of 'av.video.frame.VideoFrame' objects>"): entry(
+            0.5, {DECODE: edge(0.5)}
+        ),
+        ("/venv/numpy/_core/shape_base.py", 378, "stack"): entry(
+            3.3,
+            {FLUSH: edge(3.0), HISTOGRAMS: edge(0.3)},  # only the scheduler's stacks build windows
+        ),
+        WRITE: entry(2.5),
+        ("/repo/stmfnet_trt/io/video_sink.py", 131, "_finish"): entry(0.5),
+        ("~", 0, "<method 'reformat' of 'av.video.frame.VideoFrame' objects>"): entry(
+            1.0, {WRITE: edge(1.0)}
+        ),
+        ("/repo/stmfnet_trt/runtime/video.py", 58, "to_video_frame"): entry(1.0),
+    }
+    total, split = pipeline.stage_split(stats)
+    assert total == 10.0
+    assert split["decode (demux + H.264)"] == pytest.approx(1.0)  # 1.5 less the RGB conversion inside
+    assert split["YUV -> RGB uint8 (PyAV)"] == pytest.approx(0.5)
+    assert split["window batches (np.stack)"] == pytest.approx(3.0)
+    assert split["RGB -> YUV (PyAV reformat)"] == pytest.approx(1.0)
+    assert split["encode (x264 + mux)"] == pytest.approx(2.0)  # 2.5 + 0.5 less the reformat
+    assert split["to_video_frame (float32 -> uint8)"] == pytest.approx(1.0)
+    assert split["backend (blend)"] == 0.0
+    assert list(split)[-1] == pipeline.GLUE and split[pipeline.GLUE] == pytest.approx(1.5)  # 10 - 8.5
+    assert sum(split.values()) == pytest.approx(total)
+
+
+def result(pipeline, turns: list[tuple[float, float]]):
+    return pipeline.SizeResult(
+        size="720x1280",
+        frames=60,
+        long_frames=120,
+        turns=[pipeline.Turn(ours, theirs) for ours, theirs in turns],
+        peak_rss_bytes=400_000_000,
+        long_peak_rss_bytes=440_000_000,
+        profile_s=8.0,
+        stages_s={"decode (demux + H.264)": 2.0, pipeline.GLUE: 6.0},
+    )
+
+
+def test_ratio_of_medians_with_the_range_of_turn_ratios(pipeline):
+    r = result(pipeline, [(20.0, 50.0), (18.0, 72.0), (19.0, 40.0)])
+    assert (r.ours_fps, r.baseline_fps) == (19.0, 50.0)
+    assert r.ratio == pytest.approx(0.38) and r.rss_growth == pytest.approx(1.1)
+    text = pipeline.render([r], "header")
+    assert (
+        "| 720x1280 | 19.0 | 50.0 | 0.38x | 0.25-0.47x | 400 MB (60 frames) | 440 MB (120 frames) | 1.10 |"
+        in text
+    )
+    assert "| decode (demux + H.264) | 25.0% (2.00 s) |" in text and "| total | 8.00 s |" in text
+
+
+def test_ffmpeg_encodes_as_our_writer_does_and_ours_is_a_plain_x2_blend_run(pipeline, tmp_path):
+    command = pipeline.baseline_command(tmp_path / "in.mp4", tmp_path / "out.mp4", (720, 1280), "framerate")
+    assert command[command.index("-vf") + 1] == "framerate=fps=60"
+    encoding = " ".join(command[command.index("-c:v") :])
+    assert encoding == f"-c:v libx264 -pix_fmt yuv420p -crf 18 -preset medium {tmp_path / 'out.mp4'}"
+    args = build_parser().parse_args(pipeline.ours_argv(tmp_path / "in.mp4", tmp_path / "out.mp4"))
+    assert (args.command, args.backend, args.factor, args.batch_size) == ("run", "blend", 2, 1)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command")
+def test_every_stage_is_found_in_a_real_profile(pipeline, tmp_path):
+    """The stages name functions of the pipeline; a rename must not turn a stage into a silent 0."""
+    import pstats
+
+    clip, profile = tmp_path / "clip.mp4", tmp_path / "run.pstats"
+    subprocess.run(pipeline.clip_command(clip, (72, 96), 6), check=True)
+    assert pipeline.worker(clip, tmp_path / "out.mp4", tmp_path / "report.json", profile) == 0
+    total, split = pipeline.stage_split(pstats.Stats(str(profile)).stats)
+    assert total > 0 and all(seconds > 0 for seconds in split.values()), split
