@@ -10,7 +10,7 @@ DEMO_WEIGHTS := stmfnet_trt/weights/stmfnet_mini_demo.pth
 SERVE_VENV ?= .venv-serve
 SERVE_STAMP := $(SERVE_VENV)/.installed
 
-.PHONY: setup plugins ci-deps serve-env test demo lint clean
+.PHONY: setup plugins ci-deps serve-env test demo lint clean dist bundled-onnx aarch64-check
 
 setup: $(STAMP)
 
@@ -49,6 +49,27 @@ $(SERVE_STAMP): pyproject.toml scripts/make_serve_env.sh
 test: setup plugins ci-deps serve-env
 	$(BIN)/python -m pytest -q
 
+# The sdist and wheel of `pip install` (docs/install.md): the wheel is built from the sdist with both
+# native libraries inside, then repaired to the manylinux tag auditwheel finds (the CUDA runtime is
+# linked statically, so nothing is grafted). Build isolation fetches scikit-build-core; the headers
+# are fetched into third_party/ as for `make plugins` (and reused from there).
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist/raw -C cmake.define.STMFNET_HEADERS_DIR=$(CURDIR)/third_party .
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/auditwheel repair -w dist dist/raw/*.whl
+	mv dist/raw/*.tar.gz dist/ && rm -rf dist/raw
+	ls -l dist
+
+# The demo weights' exported graphs shipped in the package (stmfnet_trt/weights/onnx/): rerun when
+# tests/packaging says they are stale (new weights, exporter, GRAPH_REVISION or package version).
+bundled-onnx: setup
+	$(BIN)/python -c "from stmfnet_trt.export.cache import write_bundled_exports as w; print(*w(), sep='\n')"
+
+# The CPU op library cross-built for aarch64 and its ctest run under qemu-user (docs/install.md);
+# not part of `make test` (needs g++-aarch64-linux-gnu and qemu-user-static; ~30 s).
+aarch64-check:
+	scripts/check_aarch64.sh
+
 demo: setup plugins
 	mkdir -p $(dir $(DEMO_OUTPUT))
 	@if [ -f $(DEMO_WEIGHTS) ]; then weights=""; else \
@@ -61,4 +82,4 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf build out stmfnet_trt/_lib $(SERVE_VENV)
+	rm -rf build out dist stmfnet_trt/_lib $(SERVE_VENV)

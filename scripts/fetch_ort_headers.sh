@@ -29,12 +29,17 @@ for tool in apt-get dpkg; do
     }
 done
 
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+if [[ ! -f "${keyring}" ]]; then
+    echo "fetch_ort_headers: no Debian archive keyring (${keyring}; not Debian?): pass -DORT_INCLUDE_DIR=<include dir of an onnxruntime release archive>" >&2
+    exit 1
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 mkdir -p "${work}/lists/partial" "${work}/cache/archives/partial" "${work}/deb"
 chmod -R a+rwx "${work}"   # apt drops to the _apt user for downloads when run as root
 
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 echo "deb [signed-by=${keyring}] ${mirror} ${suite} main" >"${work}/sources.list"
 
 apt_opts=(
