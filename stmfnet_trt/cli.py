@@ -411,7 +411,7 @@ def cmd_build(args: argparse.Namespace) -> None:
     if args.onnx_only and args.precision == "fp32":
         raise UserError("--onnx-only writes an FP16 or INT8 ONNX; pick --precision fp16 or int8")
     inputs = [p for p in (args.model, args.calib, args.exclude, args.plugin) if p]
-    check_file_output(output, args.overwrite, inputs=inputs)  # before minutes of calibration
+    check_file_output(output, args.overwrite, inputs=inputs, creates_folder=True)  # before calibration
     if fp32_onnx.is_file():
         refuse_cpu_only_graph(fp32_onnx)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -48,15 +48,17 @@ def _check_not_over_inputs(path: Path, inputs: Iterable[Path]) -> None:
             )
 
 
-def check_file_output(path: PathLike, overwrite: bool, inputs: Iterable[PathLike] = ()) -> None:
+def check_file_output(
+    path: PathLike, overwrite: bool, inputs: Iterable[PathLike] = (), *, creates_folder: bool = False
+) -> None:
     """The refusals for a single-file output named by the user (an engine, a JSON report, a plot),
     checked before the work that fills it: not a folder, not an input, not an existing file
-    without ``overwrite``."""
+    without ``overwrite``; its folder must exist unless the caller ``creates_folder``."""
     out = Path(path)
     if not out.name or out.is_dir():
         raise UserError(f"{path}: this output is a file; the name given is a folder")
     _check_not_over_inputs(out, [Path(p) for p in inputs])
-    if not out.parent.is_dir():
+    if not creates_folder and not out.parent.is_dir():
         raise UserError(f"{out}: the folder {out.parent} does not exist")
     if (out.exists() or out.is_symlink()) and not overwrite:
         raise UserError(f"{out} already exists; choose another name or allow overwriting (--overwrite)")

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import av
 import pytest
+from hostile_cli import CLI, assert_one_line_error, cli_env, hidden_leftovers, run_cli
 
 from stmfnet_trt.cli import main
 from stmfnet_trt.io import atomic as atomic_module
 from stmfnet_trt.io import folder_sink as folder_sink_module
 from stmfnet_trt.io import open_source
 from stmfnet_trt.io import video_sink as video_sink_module
-
-from .conftest import CLI, assert_one_line_error, cli_env, hidden_leftovers, run_cli
 
 EXPECTED_FRAMES = 480  # long_clip: 240 frames, x2
 

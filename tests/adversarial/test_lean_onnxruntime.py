@@ -16,13 +16,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from hostile_cli import assert_one_line_error, cli_env, run_cli
 
 from stmfnet_trt.export.cache import onnx_cache_key
 from stmfnet_trt.hashing import file_sha256
 from stmfnet_trt.io import open_source
 from stmfnet_trt.weights import DEMO_CHECKPOINT
-
-from .conftest import assert_one_line_error, cli_env, run_cli
 
 BLOCKER = Path(__file__).parent.parent / "runtime" / "blocked_imports"
 
@@ -98,7 +97,8 @@ def test_the_default_weights_run_from_the_cache_without_torch(tmp_path, short_cl
     assert result.returncode == 0, result.stderr
 
 
-def test_an_export_without_torch_is_one_line_saying_what_to_install(tmp_path, short_clip):
+def test_an_export_without_torch_is_one_line_saying_what_to_install(tmp_path, short_clip, data_dir):
+    """A checkpoint of the user's (not the bundled default) needs an export, hence torch."""
     result = run_cli(
         "run",
         short_clip,
@@ -106,6 +106,8 @@ def test_an_export_without_torch_is_one_line_saying_what_to_install(tmp_path, sh
         tmp_path / "o.mp4",
         "--backend",
         "onnxruntime",
+        "--checkpoint",
+        data_dir / "student_random_stats.pth",
         **without_torch(tmp_path / "cache"),
     )
     line = assert_one_line_error(result)

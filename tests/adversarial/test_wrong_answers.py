@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from hostile_cli import assert_one_line_error, run_cli
 from onnx import TensorProto, helper
 
 from stmfnet_trt.export.contract import (
@@ -26,8 +27,6 @@ from stmfnet_trt.export.contract import (
 from stmfnet_trt.io import open_source
 from stmfnet_trt.model.checkpoint import load_checkpoint_file
 from stmfnet_trt.runtime.scheduler import SchedulerStats, settled
-
-from .conftest import assert_one_line_error, run_cli
 
 STAMP = {META_VARIANT: "portable", META_CHECKPOINT_SHA256: "ab" * 32, META_CONTRACT: CONTRACT_TEXT}
 

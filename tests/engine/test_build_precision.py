@@ -114,7 +114,7 @@ def test_onnx_only_writes_the_gated_model(exported, assets_dir, tmp_path, capsys
     assert sum(n.op_type == "QuantizeLinear" for n in model.graph.node) > 150
     assert sum(n.op_type == "AdaptiveWarp" for n in model.graph.node) == 6
     assert main([*args, "--onnx-only"]) == 2  # exists, no --overwrite
-    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert "already exists; choose another name or allow overwriting (--overwrite)" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(
@@ -160,7 +160,7 @@ def test_existing_output_is_refused_before_calibration(exported, assets_dir, tmp
     output.write_bytes(b"user data")
     start = time.monotonic()
     assert main(int8_args(exported, assets_dir, output)) == 2
-    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert "already exists; choose another name or allow overwriting (--overwrite)" in capsys.readouterr().err
     assert time.monotonic() - start < 5 and output.read_bytes() == b"user data"
 
 
