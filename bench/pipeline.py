@@ -97,7 +97,13 @@ STAGES = (
     Stage("to_model_frame (uint8 -> float32)", (Term("runtime/video.py", "to_model_frame"),)),
     Stage("scene-cut scores", (Term("runtime/scene.py", "is_cut"),)),
     Stage("identical-pair test", (Term("runtime/scheduler.py", "needs_window"),)),
-    Stage("window batches (np.stack)", (Term("numpy/_core/shape_base.py", "stack", "runtime/scheduler.py"),)),
+    Stage(
+        "window batches",  # np.stack of np.stacks before issue 22, then one copy (``window_batch``)
+        (
+            Term("numpy/_core/shape_base.py", "stack", "runtime/scheduler.py"),
+            Term("runtime/scheduler.py", "window_batch"),
+        ),
+    ),
     Stage("input checks (check_windows)", (Term("runtime/backend.py", "check_windows"),)),
     Stage("backend (blend)", (Term("runtime/blend_backend.py", "_interpolate"),)),
     Stage("settle (range test + clamp)", (Term("runtime/scheduler.py", "settled"),)),

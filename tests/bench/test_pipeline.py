@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 from bench_scripts import bench_script
 
@@ -54,7 +55,7 @@ def test_stage_split_counts_nested_steps_once_and_the_rest_as_glue(pipeline):
     assert total == 10.0
     assert split["decode (demux + H.264)"] == pytest.approx(1.0)  # 1.5 less the RGB conversion inside
     assert split["YUV -> RGB uint8 (PyAV)"] == pytest.approx(0.5)
-    assert split["window batches (np.stack)"] == pytest.approx(3.0)
+    assert split["window batches"] == pytest.approx(3.0)
     assert split["RGB -> YUV (PyAV reformat)"] == pytest.approx(1.0)
     assert split["encode (x264 + mux)"] == pytest.approx(2.0)  # 2.5 + 0.5 less the reformat
     assert split["to_video_frame (float32 -> uint8)"] == pytest.approx(1.0)
@@ -107,3 +108,33 @@ def test_every_stage_is_found_in_a_real_profile(pipeline, tmp_path):
     assert pipeline.worker(clip, tmp_path / "out.mp4", tmp_path / "report.json", profile) == 0
     total, split = pipeline.stage_split(pstats.Stats(str(profile)).stats)
     assert total > 0 and all(seconds > 0 for seconds in split.values()), split
+
+
+# The means bench/pipeline.py measures must keep every frame bit-identical: the fast forms against
+# the expressions they replaced.
+
+
+def test_to_video_frame_gives_the_bytes_of_clip_scale_cast_transpose():
+    from stmfnet_trt.runtime.video import to_video_frame
+
+    frame = np.random.default_rng(0).uniform(-0.2, 1.2, (3, 36, 52)).astype(np.float32)
+    frame[0, 0, :6] = [np.nan, np.inf, -np.inf, 1.0000001, 0.99999994, 0.5 / 255]
+    with np.errstate(invalid="ignore"):  # NaN's cast is whatever the C cast gives, in both forms
+        reference = np.ascontiguousarray(
+            (np.clip(frame, 0.0, 1.0) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+        )
+        fast = to_video_frame(frame)
+    assert fast.dtype == np.uint8 and fast.flags.c_contiguous and np.array_equal(fast, reference)
+    assert np.array_equal(frame[0, 0, 1:3], [np.inf, -np.inf])  # the input is left alone
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32,) * 4, (np.float32, np.float64, np.float32, np.float32)])
+def test_window_batch_equals_a_stack_of_stacks(dtypes):
+    from stmfnet_trt.runtime.scheduler import window_batch
+
+    rng = np.random.default_rng(1)
+    frames = [rng.random((3, 8, 10)).astype(dtype) for dtype in dtypes]
+    windows = [tuple(frames), (frames[1], frames[1], frames[2], frames[3])]  # an edge frame repeated
+    reference = np.stack([np.stack(w) for w in windows])
+    batch = window_batch(windows)
+    assert batch.dtype == reference.dtype and np.array_equal(batch, reference)
