@@ -61,7 +61,7 @@ dist: setup
 	ls -l dist
 
 # The demo weights' exported graphs shipped in the package (stmfnet_trt/weights/onnx/): rerun when
-# tests/packaging says they are stale (new weights, exporter, GRAPH_REVISION or package version).
+# tests/pip_install says they are stale (new weights, exporter, GRAPH_REVISION or package version).
 bundled-onnx: setup
 	$(BIN)/python -c "from stmfnet_trt.export.cache import write_bundled_exports as w; print(*w(), sep='\n')"
 

@@ -14,7 +14,7 @@ from .errors import UserError
 
 DEMO_CHECKPOINT = Path(__file__).parent / "weights" / "stmfnet_mini_demo.pth"
 # The demo weights' exported graphs, shipped so that an install without torch runs them (the cache
-# looks here first; file names are the cache keys). `make bundled-onnx` rewrites them; tests/packaging
+# looks here first; file names are the cache keys). `make bundled-onnx` rewrites them; tests/pip_install
 # fails when they no longer match the checkpoint, the exporter's version or GRAPH_REVISION.
 BUNDLED_ONNX_DIR = Path(__file__).parent / "weights" / "onnx"
 # cpu: ONNX Runtime with our op library; plugin: TensorRT (engine_for_run); portable: ONNX Runtime

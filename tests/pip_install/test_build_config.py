@@ -8,7 +8,7 @@ import subprocess
 import sys
 import zipfile
 
-from .conftest import REPO
+from wheel_install import REPO
 
 
 def test_a_header_fetch_that_fails_stops_the_configure_with_one_line_naming_the_option(tmp_path):
