@@ -93,6 +93,8 @@ def register_ort_ops(session_options: Any) -> Path:
     """Register the AdaptiveWarp CPU op on ``onnxruntime.SessionOptions``; returns the library path.
 
     Needed for every session that runs the plugin variant of an export (domain ``ai.stmfnet_trt``).
+    A library that ONNX Runtime rejects (another architecture, a damaged file, an API version this
+    runtime lacks) raises PluginLibraryError like a missing one, so callers fall back alike.
     """
     path = ort_op_library_path()
     try:

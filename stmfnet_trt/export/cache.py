@@ -36,7 +36,8 @@ def onnx_cache_key(checkpoint_sha256: str, variant: str) -> str:
 def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool = True) -> Path:
     """Path of the exported graph for ``checkpoint`` (None: random init), exporting on a miss.
 
-    A hit needs no torch (the lean install runs cached graphs); a miss does, and says so.
+    The package's bundled exports of the demo weights come first, then the user's cache. A hit
+    needs no torch (the lean install runs cached graphs); a miss does, and says so.
     """
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise UserError(f"checkpoint not found: {checkpoint}")
