@@ -23,10 +23,12 @@ if [[ -f "${include_dir}/NvInferRuntime.h" ]]; then
     exit 0
 fi
 
-# Any Python with pip will do; prefer the repo's venv, then $PYTHON, then python3.
+# Any Python with pip will do: $PYTHON (the wheel build's), the repo's venv, then python3. -I
+# (isolated mode) ignores PYTHONPATH, through which pip's isolated build environment hides the
+# interpreter's own pip; pip's PIP_* settings still apply.
 python=""
 for candidate in "${PYTHON:-}" "${repo_root}/.venv/bin/python" python3; do
-    if [[ -n "${candidate}" ]] && "${candidate}" -m pip --version >/dev/null 2>&1; then
+    if [[ -n "${candidate}" ]] && "${candidate}" -I -m pip --version >/dev/null 2>&1; then
         python="${candidate}"
         break
     fi
@@ -38,7 +40,7 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
-"${python}" -m pip download --quiet --no-deps --only-binary=:all: \
+"${python}" -I -m pip download --quiet --no-deps --only-binary=:all: \
     "kernel-lens==${wheel_version}" -d "${work}" >&2
 wheel="$(ls "${work}"/kernel_lens-*.whl)"
 echo "${wheel_sha256}  ${wheel}" | sha256sum --check --quiet - >&2 || {
