@@ -104,7 +104,14 @@ STAGES = (
             Term("runtime/scheduler.py", "window_batch"),
         ),
     ),
-    Stage("input checks (check_windows)", (Term("runtime/backend.py", "check_windows"),)),
+    Stage(
+        "input checks (check_windows)",  # with the frames' value ranges, measured once each since issue 22
+        (
+            Term("runtime/backend.py", "check_windows"),
+            Term("runtime/scheduler.py", "measure"),
+            Term("runtime/scheduler.py", "of_batch"),
+        ),
+    ),
     Stage("backend (blend)", (Term("runtime/blend_backend.py", "_interpolate"),)),
     Stage("settle (range test + clamp)", (Term("runtime/scheduler.py", "settled"),)),
     Stage("to_video_frame (float32 -> uint8)", (Term("runtime/video.py", "to_video_frame"),)),

@@ -21,8 +21,13 @@ CHANNELS = 3
 VALUE_SLACK = 1e-3
 
 
-def check_windows(windows: np.ndarray) -> None:
-    """Reject anything that is not a float32 (N, 4, 3, H, W) batch of images in [0, 1]."""
+def check_windows(windows: np.ndarray, value_range: tuple[float, float] | None = None) -> None:
+    """Reject anything that is not a float32 (N, 4, 3, H, W) batch of images in [0, 1].
+
+    ``value_range`` is the batch's (min, max) where the caller measured it already (the scheduler
+    measures each frame once; a batch holds a frame in up to four windows); otherwise the batch is
+    scanned here.
+    """
     if not isinstance(windows, np.ndarray):
         raise InputError(f"windows must be a numpy array, got {type(windows).__name__}")
     if windows.ndim != 5 or windows.shape[1] != WINDOW_FRAMES or windows.shape[2] != CHANNELS:
@@ -35,7 +40,7 @@ def check_windows(windows: np.ndarray) -> None:
     if windows.dtype != np.float32:
         raise InputError(f"windows must be float32, got {windows.dtype}")
     check_frame_size(windows.shape[3], windows.shape[4])
-    low, high = float(windows.min()), float(windows.max())
+    low, high = value_range if value_range is not None else (float(windows.min()), float(windows.max()))
     if not (low >= -VALUE_SLACK and high <= 1 + VALUE_SLACK) or not np.isfinite(low + high):
         raise InputError(f"frame values must lie in [0, 1]; got range [{low:.4g}, {high:.4g}]")
 
@@ -49,9 +54,13 @@ class Backend(Closeable, abc.ABC):
 
     name: str = "backend"
 
-    def interpolate(self, windows: np.ndarray) -> np.ndarray:
-        """Middle frames (N, 3, H, W) float32 of ``windows``; not clamped (the network's output)."""
-        check_windows(windows)
+    def interpolate(self, windows: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
+        """Middle frames (N, 3, H, W) float32 of ``windows``; not clamped (the network's output).
+
+        ``value_range``: the batch's (min, max), from a caller that measured every frame in it
+        (``check_windows``); left out, the batch is scanned.
+        """
+        check_windows(windows, value_range)
         out = self._interpolate(np.ascontiguousarray(windows))
         expected = (windows.shape[0], CHANNELS, *windows.shape[3:])
         if out.shape != expected:

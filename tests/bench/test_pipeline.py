@@ -10,6 +10,8 @@ import pytest
 from bench_scripts import bench_script
 
 from stmfnet_trt.cli import build_parser
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.runtime.blend_backend import BlendBackend
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,39 @@ def test_window_batch_equals_a_stack_of_stacks(dtypes):
     reference = np.stack([np.stack(w) for w in windows])
     batch = window_batch(windows)
     assert batch.dtype == reference.dtype and np.array_equal(batch, reference)
+
+
+class RangeRecorder(BlendBackend):
+    """Records, per batch, the range the scheduler passed and the range a scan of the batch gives."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[tuple[float, float] | None, tuple[float, float]]] = []
+
+    def interpolate(self, windows, value_range=None):
+        self.seen.append((value_range, (float(windows.min()), float(windows.max()))))
+        return super().interpolate(windows, value_range)
+
+
+@pytest.mark.parametrize(("factor", "batch_size"), [(2, 1), (4, 3), (8, 2)])
+def test_the_scheduler_passes_each_batch_its_scanned_range(factor, batch_size):
+    from stmfnet_trt.runtime.scene import SceneCutDetector
+    from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
+
+    base = np.random.default_rng(2).uniform(0.2, 0.6, (3, 72, 80)).astype(np.float32)
+    frames = [base + np.float32(0.03 * i) for i in range(8)]  # each frame its own range
+    frames[5] = np.zeros_like(base)  # a cut on either side of it
+    backend, stats = RangeRecorder(), SchedulerStats()
+    out = list(interpolate_stream(iter(frames), backend, factor, SceneCutDetector(), batch_size, stats))
+    assert (
+        len(out) == factor * len(frames) and stats.scene_cuts > 0 and stats.windows >= len(backend.seen) > 1
+    )
+    assert all(passed == scanned for passed, scanned in backend.seen)
+
+
+def test_an_out_of_range_frame_is_refused_with_the_batch_range_as_before():
+    from stmfnet_trt.runtime.scene import SceneCutDetector
+    from stmfnet_trt.runtime.scheduler import interpolate_stream
+
+    frames = [np.full((3, 72, 80), value, np.float32) for value in (0.2, 0.3, 1.7, 0.4)]
+    with pytest.raises(InputError, match=r"got range \[0\.2, 1\.7\]"):
+        list(interpolate_stream(iter(frames), BlendBackend(), 2, SceneCutDetector(enabled=False), 4))
