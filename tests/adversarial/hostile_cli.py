@@ -16,7 +16,17 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import onnx
+from onnx import TensorProto, helper
 
+from stmfnet_trt.export.contract import (
+    CONTRACT_TEXT,
+    INPUT_NAMES,
+    META_CHECKPOINT_SHA256,
+    META_CONTRACT,
+    META_VARIANT,
+    OUTPUT_NAME,
+)
 from stmfnet_trt.io import open_sink
 
 USER_ERROR = 2
@@ -63,4 +73,36 @@ def write_clip(path: Path, frames: int, size: tuple[int, int] = (144, 176), seed
     with open_sink(path, width, height, Fraction(25)) as sink:
         for index in range(frames):
             sink.write(np.ascontiguousarray(texture[:height, 2 * index : 2 * index + width]))
+    return path
+
+
+STAMP = {META_VARIANT: "portable", META_CHECKPOINT_SHA256: "ab" * 32, META_CONTRACT: CONTRACT_TEXT}
+
+
+def foreign_onnx(
+    path: Path,
+    *,
+    maths: str = "copy",
+    names: tuple[str, ...] = INPUT_NAMES,
+    output_type: int = TensorProto.FLOAT,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """A graph with the contract's tensors (or not) and other maths: ``copy`` returns frame1,
+    ``nan`` returns frame1 * NaN."""
+    dims = ["N", 3, "H", "W"]
+    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, dims) for name in names]
+    output = helper.make_tensor_value_info(OUTPUT_NAME, output_type, dims)
+    nodes, initializers = [], []
+    if maths == "nan":
+        initializers.append(helper.make_tensor("poison", TensorProto.FLOAT, [], [float("nan")]))
+        nodes.append(helper.make_node("Mul", [names[1], "poison"], ["scaled"]))
+    else:
+        nodes.append(helper.make_node("Identity", [names[1]], ["scaled"]))
+    cast_to = output_type
+    nodes.append(helper.make_node("Cast", ["scaled"], [OUTPUT_NAME], to=cast_to))
+    graph = helper.make_graph(nodes, "foreign", inputs, [output], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    for key, value in (metadata or {}).items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
     return path

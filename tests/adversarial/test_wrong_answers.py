@@ -10,54 +10,18 @@ from pathlib import Path
 
 import av
 import numpy as np
-import onnx
 import pytest
 import torch
-from hostile_cli import assert_one_line_error, run_cli
-from onnx import TensorProto, helper
+from hostile_cli import STAMP, assert_one_line_error, foreign_onnx, run_cli
+from onnx import TensorProto
 
 from stmfnet_trt.export.contract import (
-    CONTRACT_TEXT,
     INPUT_NAMES,
-    META_CHECKPOINT_SHA256,
     META_CONTRACT,
-    META_VARIANT,
-    OUTPUT_NAME,
 )
 from stmfnet_trt.io import open_source
 from stmfnet_trt.model.checkpoint import load_checkpoint_file
 from stmfnet_trt.runtime.scheduler import SchedulerStats, settled
-
-STAMP = {META_VARIANT: "portable", META_CHECKPOINT_SHA256: "ab" * 32, META_CONTRACT: CONTRACT_TEXT}
-
-
-def foreign_onnx(
-    path: Path,
-    *,
-    maths: str = "copy",
-    names: tuple[str, ...] = INPUT_NAMES,
-    output_type: int = TensorProto.FLOAT,
-    metadata: dict[str, str] | None = None,
-) -> Path:
-    """A graph with the contract's tensors (or not) and other maths: ``copy`` returns frame1,
-    ``nan`` returns frame1 * NaN."""
-    dims = ["N", 3, "H", "W"]
-    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, dims) for name in names]
-    output = helper.make_tensor_value_info(OUTPUT_NAME, output_type, dims)
-    nodes, initializers = [], []
-    if maths == "nan":
-        initializers.append(helper.make_tensor("poison", TensorProto.FLOAT, [], [float("nan")]))
-        nodes.append(helper.make_node("Mul", [names[1], "poison"], ["scaled"]))
-    else:
-        nodes.append(helper.make_node("Identity", [names[1]], ["scaled"]))
-    cast_to = output_type
-    nodes.append(helper.make_node("Cast", ["scaled"], [OUTPUT_NAME], to=cast_to))
-    graph = helper.make_graph(nodes, "foreign", inputs, [output], initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    for key, value in (metadata or {}).items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(path))
-    return path
 
 
 def test_an_onnx_file_without_our_metadata_is_refused_unless_forced(tmp_path, short_clip):
