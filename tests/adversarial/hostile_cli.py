@@ -1,4 +1,5 @@
-"""What the hostile-use tests share: the CLI in a subprocess, clips made here, one-line checks.
+"""What the hostile-use tests share: the CLI in a subprocess, clips and forged ONNX files made
+here, one-line checks.
 
 A plain module beside the tests (imported as ``hostile_cli``), not a package: a ``tests``
 package on ``sys.path`` would let test folders shadow installed packages of the same name.
