@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime
+import io
 import json
 import os
 import platform
@@ -44,6 +45,8 @@ import pstats
 import statistics
 import subprocess
 import sys
+import sysconfig
+import tarfile
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -192,9 +195,36 @@ def ours_argv(clip: Path, output: Path) -> list[str]:
     return ["run", str(clip), "-o", str(output), "--backend", "blend", "--quiet", "--overwrite"]
 
 
-def worker_command(clip: Path, output: Path, report: Path, profile: Path | None = None) -> list[str]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(clip), str(output), str(report)]
-    return command + (["--profile", str(profile)] if profile else [])
+def worker_command(
+    clip: Path, output: Path, report: Path, profile: Path | None = None, tree: Path | None = None
+) -> list[str]:
+    """Our run in a worker process; with ``tree`` (a folder holding an ``stmfnet_trt`` package, e.g.
+    an earlier commit's from ``--rev``) that package instead of the installed one: ``-S`` skips the
+    site hooks (our editable install's finder would win over PYTHONPATH), the venv's packages
+    stay importable behind it."""
+    command = [str(Path(__file__).resolve()), "--worker", str(clip), str(output), str(report)]
+    command += ["--profile", str(profile)] if profile else []
+    if tree is None:
+        return [sys.executable, *command]
+    return [
+        "env",
+        f"PYTHONPATH={tree}{os.pathsep}{sysconfig.get_paths()['purelib']}",
+        sys.executable,
+        "-S",
+        *command,
+    ]
+
+
+def extract_package(rev: str, folder: Path) -> Path:
+    """``stmfnet_trt`` as of git revision ``rev`` of this repository, unpacked under ``folder``."""
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", "--format=tar", rev, "stmfnet_trt"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
 
 
 def peak_rss_bytes() -> int:
@@ -291,7 +321,7 @@ def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) 
         subprocess.run(clip_command(clip, size, frames), check=True)
     short = clips[args.frames]
     ours_out, baseline_out, report = folder / "ours.mp4", folder / "baseline.mp4", folder / "report.json"
-    ours = worker_command(short, ours_out, report)
+    ours = worker_command(short, ours_out, report, tree=args.tree)
     baseline = baseline_command(short, baseline_out, size, args.baseline)
     turns, peaks = [], []
     for turn in range(args.repeats):
@@ -304,10 +334,10 @@ def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) 
         )
         last = turns[-1]
         print(f"{label} turn {turn + 1}: ours {last.ours_fps:.1f} fps, ffmpeg {last.baseline_fps:.1f} fps")
-    timed(worker_command(clips[args.long_frames], ours_out, report))
+    timed(worker_command(clips[args.long_frames], ours_out, report, tree=args.tree))
     long_peak = json.loads(report.read_text())["peak_rss_bytes"]
     profile = folder / "profile.pstats"
-    timed(worker_command(short, ours_out, report, profile))
+    timed(worker_command(short, ours_out, report, profile, args.tree))
     total, stages = stage_split(pstats.Stats(str(profile)).stats)
     return SizeResult(label, args.frames, args.long_frames, turns, max(peaks), long_peak, total, stages)
 
@@ -380,7 +410,8 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
     header = (
         (f"{args.label}: " if args.label else "")
         + f"measured {datetime.date.today().isoformat()} on CPU {platform.machine()}, {os.cpu_count()} cores"
-        f"{', shared with other jobs' if args.shared else ''}; testsrc2 clips at {CLIP_FPS} fps, x{FACTOR}; "
+        f"{', shared with other jobs' if args.shared else ''}; "
+        f"{f'ours as of {args.rev}; ' if args.rev else ''}testsrc2 clips at {CLIP_FPS} fps, x{FACTOR}; "
         f"ffmpeg: `-vf {BASELINE_FILTERS[args.baseline].format(fps=CLIP_FPS * FACTOR)}` "
         f"({ffmpeg.split(' Copyright')[0]}), both `{' '.join(encoder_arguments(1080, 1920))}`; "
         f"median of {args.repeats} interleaved turns."
@@ -397,6 +428,7 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
         "baseline": BASELINE_FILTERS[args.baseline],
         "ffmpeg": ffmpeg,
         "shared_machine": args.shared,
+        "rev": args.rev,
         "results": [
             asdict(r) | {"ours_fps": r.ours_fps, "baseline_fps": r.baseline_fps, "ratio": r.ratio}
             for r in results
@@ -415,6 +447,9 @@ def main() -> None:
     parser.add_argument("--long-frames", type=int, default=120, help="input frames of the peak-RSS check")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", choices=BASELINE_FILTERS, default="framerate")
+    parser.add_argument(
+        "--rev", help="time our run as of this git revision (e.g. the commit before a change) instead"
+    )
     parser.add_argument("--label", default="", help="what was measured (e.g. before/after which commit)")
     parser.add_argument("--shared", action="store_true", help="say that other jobs shared the machine")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "pipeline.json")
@@ -428,6 +463,7 @@ def main() -> None:
     if args.worker:
         sys.exit(worker(*args.worker, args.profile))
     with tempfile.TemporaryDirectory() as folder:
+        args.tree = extract_package(args.rev, Path(folder) / "rev") if args.rev else None
         results = [measure_size(size, args, Path(folder)) for size in args.sizes]
     report(results, args)
 
