@@ -23,6 +23,7 @@ from .scene import SceneCutDetector
 from .scheduler import SchedulerStats, interpolate_stream, levels_for_factor
 
 MIN_FRAMES = 2
+_ROWS_PER_BLOCK = 64  # to_video_frame's scratch: 64 rows of a 1080p frame are 1.5 MB of float32
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,21 @@ def to_model_frame(frame: np.ndarray) -> np.ndarray:
 def to_video_frame(frame: np.ndarray) -> np.ndarray:
     """float32 (3, H, W) in [0, 1] -> uint8 (H, W, 3), rounded to nearest.
 
-    One float temporary scaled in place, then one pass that casts and transposes into the output:
-    the same bytes as clip, scale, cast and transpose each into a copy of their own, at ~2.4x the
-    speed (every output frame goes through here; 17 % of a 1080p ``run --backend blend`` before).
+    Clip, scale and round in a small scratch block of rows (in cache), then one pass that casts
+    and transposes the block into the output: the same bytes as clip, scale, cast and transpose
+    each into a whole-frame copy of their own, at ~1.6x the speed on a 1080p frame fresh from the
+    scheduler (every output frame goes through here; 19 % of a 1080p ``run --backend blend``).
     """
-    scaled = np.clip(frame, 0.0, 1.0)
-    scaled *= 255
-    scaled += 0.5
-    video = np.empty((*frame.shape[1:], frame.shape[0]), np.uint8)
-    np.copyto(video, scaled.transpose(1, 2, 0), casting="unsafe")  # truncation, as astype does
+    channels, height, width = frame.shape
+    video = np.empty((height, width, channels), np.uint8)
+    scratch = np.empty((channels, min(height, _ROWS_PER_BLOCK), width), np.result_type(frame.dtype, 0.5))
+    for top in range(0, height, _ROWS_PER_BLOCK):
+        rows = frame[:, top : top + _ROWS_PER_BLOCK]
+        block = scratch[:, : rows.shape[1]]
+        np.clip(rows, 0.0, 1.0, out=block)
+        block *= 255
+        block += 0.5
+        np.copyto(video[top : top + _ROWS_PER_BLOCK], block.transpose(1, 2, 0), casting="unsafe")  # as astype
     return video
 
 

@@ -119,7 +119,7 @@ def test_every_stage_is_found_in_a_real_profile(pipeline, tmp_path):
 def test_to_video_frame_gives_the_bytes_of_clip_scale_cast_transpose():
     from stmfnet_trt.runtime.video import to_video_frame
 
-    frame = np.random.default_rng(0).uniform(-0.2, 1.2, (3, 36, 52)).astype(np.float32)
+    frame = np.random.default_rng(0).uniform(-0.2, 1.2, (3, 150, 52)).astype(np.float32)  # 2.3 blocks
     frame[0, 0, :6] = [np.nan, np.inf, -np.inf, 1.0000001, 0.99999994, 0.5 / 255]
     with np.errstate(invalid="ignore"):  # NaN's cast is whatever the C cast gives, in both forms
         reference = np.ascontiguousarray(
@@ -128,6 +128,9 @@ def test_to_video_frame_gives_the_bytes_of_clip_scale_cast_transpose():
         fast = to_video_frame(frame)
     assert fast.dtype == np.uint8 and fast.flags.c_contiguous and np.array_equal(fast, reference)
     assert np.array_equal(frame[0, 0, 1:3], [np.inf, -np.inf])  # the input is left alone
+    for other in (frame[:, 1:71].astype(np.float64), (frame[:, 1:71] > 0.5).astype(np.int64)):  # no NaN
+        expected = (np.clip(other, 0.0, 1.0) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+        assert np.array_equal(to_video_frame(other), expected)
 
 
 @pytest.mark.parametrize("dtypes", [(np.float32,) * 4, (np.float32, np.float64, np.float32, np.float32)])
