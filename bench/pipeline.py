@@ -1,7 +1,7 @@
 """The host pipeline of `stmfnet-trt run` against ffmpeg doing the same work, as ratios from one run.
 
     python bench/pipeline.py [--sizes 720x1280 1080x1920] [--frames 60] [--long-frames 120]
-                             [--repeats 3] [--baseline framerate|minterpolate] [--label TEXT]
+                             [--repeats 3] [--baseline framerate|minterpolate] [--rev REV] [--label TEXT]
                              [--json bench/results/pipeline.json] [--plot bench/results/pipeline.png]
                              [--section pipeline]
 
@@ -28,8 +28,11 @@ per size under cProfile gives the per-stage split (``STAGES``), each stage the c
 the functions that do it, the rest being Python glue between them (the pipeline has one thread:
 decode, windows, inference and encode run in turn, so there are no waits to report).
 
-Writes the JSON, the plot and a section of bench/RESULTS.md (``--section``, e.g. pipeline_before /
-pipeline_after for a change's two measurements).
+``--rev REV`` adds our run as of an earlier commit (its ``stmfnet_trt`` unpacked from git) to every
+turn, and its profile: a change's before and after measured in the same turns, where machine load
+(which moves ffmpeg, using both cores, more than our mostly single-threaded run) cancels out.
+
+Writes the JSON, the plot and a section of bench/RESULTS.md (``--section``).
 """
 
 from __future__ import annotations
@@ -198,8 +201,8 @@ def ours_argv(clip: Path, output: Path) -> list[str]:
 def worker_command(
     clip: Path, output: Path, report: Path, profile: Path | None = None, tree: Path | None = None
 ) -> list[str]:
-    """Our run in a worker process; with ``tree`` (a folder holding an ``stmfnet_trt`` package, e.g.
-    an earlier commit's from ``--rev``) that package instead of the installed one: ``-S`` skips the
+    """Our run in a worker process; with ``tree`` (a folder holding an ``stmfnet_trt`` package: an
+    earlier commit's from ``--rev``) that package instead of the installed one: ``-S`` skips the
     site hooks (our editable install's finder would win over PYTHONPATH), the venv's packages
     stay importable behind it."""
     command = [str(Path(__file__).resolve()), "--worker", str(clip), str(output), str(report)]
@@ -274,14 +277,25 @@ def timed(command: list[str]) -> float:
 
 @dataclass
 class Turn:
-    """One back-to-back pair: output frames/s of each tool."""
+    """One round of back-to-back runs: output frames/s of each tool (``before_fps``: ours as of
+    ``--rev``, when given)."""
 
     ours_fps: float
     baseline_fps: float
+    before_fps: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.ours_fps / self.baseline_fps
+
+    @property
+    def before_ratio(self) -> float:
+        return self.before_fps / self.baseline_fps
+
+    @property
+    def speedup(self) -> float:
+        """Ours over ours as of ``--rev`` in the same turn: machine load cancels out."""
+        return self.ours_fps / self.before_fps
 
 
 @dataclass
@@ -294,6 +308,20 @@ class SizeResult:
     long_peak_rss_bytes: int  # ours, on the ``long_frames`` clip
     profile_s: float  # the profiled run's seconds inside ``main``
     stages_s: dict[str, float]
+    before_profile_s: float | None = None  # the same for ours as of ``--rev``
+    before_stages_s: dict[str, float] | None = None
+
+    @property
+    def before_fps(self) -> float:
+        return statistics.median(t.before_fps for t in self.turns)
+
+    @property
+    def before_ratio(self) -> float:
+        return self.before_fps / self.baseline_fps
+
+    @property
+    def speedup(self) -> float:
+        return statistics.median(t.speedup for t in self.turns)
 
     @property
     def ours_fps(self) -> float:
@@ -320,29 +348,42 @@ def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) 
     for frames, clip in clips.items():
         subprocess.run(clip_command(clip, size, frames), check=True)
     short = clips[args.frames]
-    ours_out, baseline_out, report = folder / "ours.mp4", folder / "baseline.mp4", folder / "report.json"
-    ours = worker_command(short, ours_out, report, tree=args.tree)
-    baseline = baseline_command(short, baseline_out, size, args.baseline)
+    outputs = {name: folder / f"{name}.mp4" for name in ("ours", "baseline", "before")}
+    report, before_report = folder / "report.json", folder / "before_report.json"
+    commands = {
+        "ours": worker_command(short, outputs["ours"], report),
+        "baseline": baseline_command(short, outputs["baseline"], size, args.baseline),
+    }
+    if args.tree:
+        commands["before"] = worker_command(short, outputs["before"], before_report, tree=args.tree)
     turns, peaks = [], []
     for turn in range(args.repeats):
-        seconds = {}
-        for name, command in sorted({"ours": ours, "baseline": baseline}.items(), reverse=turn % 2 == 1):
-            seconds[name] = timed(command)
+        order = list(commands)[turn % len(commands) :] + list(commands)[: turn % len(commands)]  # rotated
+        seconds = {name: timed(commands[name]) for name in order}
+        fps = {name: output_frames(outputs[name]) / seconds[name] for name in commands}
         peaks.append(json.loads(report.read_text())["peak_rss_bytes"])
-        turns.append(
-            Turn(output_frames(ours_out) / seconds["ours"], output_frames(baseline_out) / seconds["baseline"])
+        turns.append(Turn(fps["ours"], fps["baseline"], fps.get("before")))
+        print(
+            f"{label} turn {turn + 1}: " + ", ".join(f"{name} {value:.1f} fps" for name, value in fps.items())
         )
-        last = turns[-1]
-        print(f"{label} turn {turn + 1}: ours {last.ours_fps:.1f} fps, ffmpeg {last.baseline_fps:.1f} fps")
-    timed(worker_command(clips[args.long_frames], ours_out, report, tree=args.tree))
+    timed(worker_command(clips[args.long_frames], outputs["ours"], report))
     long_peak = json.loads(report.read_text())["peak_rss_bytes"]
+    result = SizeResult(
+        label, args.frames, args.long_frames, turns, max(peaks), long_peak, *profiled(short, folder)
+    )
+    if args.tree:
+        result.before_profile_s, result.before_stages_s = profiled(short, folder, args.tree)
+    return result
+
+
+def profiled(clip: Path, folder: Path, tree: Path | None = None) -> tuple[float, dict[str, float]]:
+    """``stage_split`` of one worker run on ``clip`` under cProfile."""
     profile = folder / "profile.pstats"
-    timed(worker_command(short, ours_out, report, profile, args.tree))
-    total, stages = stage_split(pstats.Stats(str(profile)).stats)
-    return SizeResult(label, args.frames, args.long_frames, turns, max(peaks), long_peak, total, stages)
+    timed(worker_command(clip, folder / "profiled.mp4", folder / "profiled.json", profile, tree))
+    return stage_split(pstats.Stats(str(profile)).stats)
 
 
-def render(results: list[SizeResult], header: str) -> str:
+def render(results: list[SizeResult], header: str, rev: str | None = None) -> str:
     """Markdown: speed and memory per size, then the per-stage split of each size's profiled run."""
     lines = [
         header,
@@ -358,21 +399,48 @@ def render(results: list[SizeResult], header: str) -> str:
             f"{ratios[0]:.2f}-{ratios[-1]:.2f}x | {r.peak_rss_bytes / 1e6:.0f} MB ({r.frames} frames) | "
             f"{r.long_peak_rss_bytes / 1e6:.0f} MB ({r.long_frames} frames) | {r.rss_growth:.2f} |"
         )
+    if results[0].before_stages_s is not None:
+        lines += [
+            "",
+            f"In the same turns, ours as of {rev}:",
+            "",
+            "| size | before frames/s | before ratio | after ratio | after / before (median of turns) |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {r.size} | {r.before_fps:.1f} | {r.before_ratio:.2f}x | {r.ratio:.2f}x | "
+                f"{r.speedup:.2f}x |"
+                for r in results
+            ),
+        ]
+    columns = stage_columns(results, rev)
     lines += [
         "",
         "Where our run's time goes (one cProfile run per size, share of the time inside `main`):",
         "",
+        "| stage | " + " | ".join(label for label, _, _ in columns) + " |",
+        "|---|" + "---|" * len(columns),
     ]
-    lines.append("| stage | " + " | ".join(r.size for r in results) + " |")
-    lines.append("|---|" + "---|" * len(results))
     for name in results[0].stages_s:
-        cells = [f"{r.stages_s[name] / r.profile_s:.1%} ({r.stages_s[name]:.2f} s)" for r in results]
+        cells = [
+            f"{stages.get(name, 0.0) / total:.1%} ({stages.get(name, 0.0):.2f} s)"
+            for _, total, stages in columns
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("| total | " + " | ".join(f"{r.profile_s:.2f} s" for r in results) + " |")
+    lines.append("| total | " + " | ".join(f"{total:.2f} s" for _, total, _ in columns) + " |")
     return "\n".join(lines)
 
 
-def plot(results: list[SizeResult], path: Path, title: str) -> None:
+def stage_columns(results: list[SizeResult], rev: str | None) -> list[tuple[str, float, dict[str, float]]]:
+    """(label, seconds, stage split) of every profiled run: per size, ours as of ``rev`` first."""
+    columns = []
+    for r in results:
+        if r.before_stages_s is not None:
+            columns.append((f"{r.size}, {rev}", r.before_profile_s, r.before_stages_s))
+        columns.append((r.size, r.profile_s, r.stages_s))
+    return columns
+
+
+def plot(results: list[SizeResult], path: Path, title: str, rev: str | None = None) -> None:
     """Output frames/s of both tools per size, and the stage split as stacked shares."""
     import matplotlib
 
@@ -381,21 +449,28 @@ def plot(results: list[SizeResult], path: Path, title: str) -> None:
 
     figure, (speed, split) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2]})
     xs = range(len(results))
-    speed.bar(
-        [x - 0.2 for x in xs], [r.ours_fps for r in results], 0.4, label="stmfnet-trt run --backend blend"
-    )
-    speed.bar([x + 0.2 for x in xs], [r.baseline_fps for r in results], 0.4, label="ffmpeg")
+    bars = [
+        ("stmfnet-trt run --backend blend", [r.ours_fps for r in results]),
+        ("ffmpeg", [r.baseline_fps for r in results]),
+    ]
+    if results[0].before_stages_s is not None:
+        bars.insert(0, (f"ours as of {rev}", [r.before_fps for r in results]))
+    width = 0.8 / len(bars)
+    for b, (label, values) in enumerate(bars):
+        speed.bar([x + (b - (len(bars) - 1) / 2) * width for x in xs], values, width, label=label)
     speed.set_xticks(list(xs), [r.size for r in results])
     speed.set_ylabel("output frames/s")
     speed.legend(fontsize=8)
     speed.grid(axis="y", alpha=0.3)
-    left = [0.0] * len(results)
+    columns = stage_columns(results, rev)
+    rows = range(len(columns))
+    left = [0.0] * len(columns)
     colours = plt.get_cmap("tab20").colors
     for i, name in enumerate(results[0].stages_s):
-        shares = [100 * r.stages_s[name] / r.profile_s for r in results]
-        split.barh(list(xs), shares, left=left, label=name, color=colours[i % len(colours)])
+        shares = [100 * stages.get(name, 0.0) / total for _, total, stages in columns]
+        split.barh(list(rows), shares, left=left, label=name, color=colours[i % len(colours)])
         left = [a + b for a, b in zip(left, shares, strict=True)]
-    split.set_yticks(list(xs), [r.size for r in results])
+    split.set_yticks(list(rows), [label for label, _, _ in columns])
     split.set_xlabel("% of our run's time")
     split.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
     figure.suptitle(title, fontsize=10)
@@ -411,14 +486,15 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
         (f"{args.label}: " if args.label else "")
         + f"measured {datetime.date.today().isoformat()} on CPU {platform.machine()}, {os.cpu_count()} cores"
         f"{', shared with other jobs' if args.shared else ''}; "
-        f"{f'ours as of {args.rev}; ' if args.rev else ''}testsrc2 clips at {CLIP_FPS} fps, x{FACTOR}; "
+        f"{f'before: ours as of {args.rev}, in the same turns; ' if args.rev else ''}"
+        f"testsrc2 clips at {CLIP_FPS} fps, x{FACTOR}; "
         f"ffmpeg: `-vf {BASELINE_FILTERS[args.baseline].format(fps=CLIP_FPS * FACTOR)}` "
         f"({ffmpeg.split(' Copyright')[0]}), both `{' '.join(encoder_arguments(1080, 1920))}`; "
         f"median of {args.repeats} interleaved turns."
     )
-    text = render(results, header)
+    text = render(results, header, args.rev)
     if args.plot:
-        plot(results, args.plot, header.split(";")[0])
+        plot(results, args.plot, header.split(";")[0], args.rev)
         text += f"\n\n![pipeline speed and stage split]({os.path.relpath(args.plot, HERE)})"
     print(text)
     record = {
@@ -448,7 +524,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", choices=BASELINE_FILTERS, default="framerate")
     parser.add_argument(
-        "--rev", help="time our run as of this git revision (e.g. the commit before a change) instead"
+        "--rev", help="also time our run as of this git revision (the commit before a change) in every turn"
     )
     parser.add_argument("--label", default="", help="what was measured (e.g. before/after which commit)")
     parser.add_argument("--shared", action="store_true", help="say that other jobs shared the machine")

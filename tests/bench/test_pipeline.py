@@ -179,3 +179,16 @@ def test_an_out_of_range_frame_is_refused_with_the_batch_range_as_before():
     frames = [np.full((3, 72, 80), value, np.float32) for value in (0.2, 0.3, 1.7, 0.4)]
     with pytest.raises(InputError, match=r"got range \[0\.2, 1\.7\]"):
         list(interpolate_stream(iter(frames), BlendBackend(), 2, SceneCutDetector(enabled=False), 4))
+
+
+def test_the_before_runs_in_the_same_turns_and_its_speedup_is_per_turn(pipeline):
+    r = result(pipeline, [(20.0, 50.0), (18.0, 72.0), (19.0, 40.0)])
+    for turn, before in zip(r.turns, (10.0, 12.0, 9.5), strict=True):
+        turn.before_fps = before
+    r.before_profile_s, r.before_stages_s = 10.0, {"decode (demux + H.264)": 2.5, pipeline.GLUE: 7.5}
+    assert (r.before_fps, r.before_ratio) == (10.0, pytest.approx(0.2))
+    assert r.speedup == pytest.approx(2.0)  # median of 2.0, 1.5, 2.0: not 19 / 10
+    text = pipeline.render([r], "header", "abc123")
+    assert "| 720x1280 | 10.0 | 0.20x | 0.38x | 2.00x |" in text
+    assert "| stage | 720x1280, abc123 | 720x1280 |" in text
+    assert "| decode (demux + H.264) | 25.0% (2.50 s) | 25.0% (2.00 s) |" in text
