@@ -72,7 +72,7 @@ def create_session(
     except Exception as exc:  # ORT raises its own exception types for invalid or foreign models
         if missing_library is not None and OP_DOMAIN in str(exc):
             raise UserError(
-                f"{path} uses our custom ops (plugin or cpu variant) and their CPU library is not built or does not load: "
-                f"{missing_library} Or export the portable variant."
+                f"{path} uses our custom ops (plugin or cpu variant) and their CPU library is not built or "
+                f"does not load: {missing_library} Or export the portable variant."
             ) from exc
         raise UserError(f"ONNX Runtime cannot load {path}: {exc}") from exc
