@@ -51,6 +51,7 @@ import sys
 import sysconfig
 import tarfile
 import tempfile
+import textwrap
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -473,7 +474,7 @@ def plot(results: list[SizeResult], path: Path, title: str, rev: str | None = No
     split.set_yticks(list(rows), [label for label, _, _ in columns])
     split.set_xlabel("% of our run's time")
     split.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle(textwrap.fill(title, 160), fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
