@@ -45,6 +45,7 @@ import signal
 import socket
 import sysconfig
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -525,6 +526,11 @@ def serve_backend(
             "serve needs the serve extra (nvidia-pytriton, which pins numpy<2): "
             "pip install 'stmfnet-trt[serve]', or scripts/make_serve_env.sh for a separate environment"
         ) from exc
+    from pytriton.utils.workspace import CleanupWarning
+
+    # When tritonserver dies, PyTriton warns at shutdown that the sockets of its workspace are gone
+    # (as they must be), sometimes after our one-line error: noise with nothing for the user to do.
+    warnings.filterwarnings("ignore", category=CleanupWarning)
     _stub_loads_our_libpython()
     http_upstream, grpc_upstream = _free_loopback_ports(2)
     config = TritonConfig(

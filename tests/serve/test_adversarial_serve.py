@@ -429,4 +429,4 @@ def test_serve_exits_non_zero_when_tritonserver_dies(serve_python, tmp_path):
     assert status == 2, doomed.output()[-3000:]
     assert doomed.output().rstrip().splitlines()[-1] == (
         "error: tritonserver stopped unexpectedly (its log above says why); the server is down"
-    )
+    ), doomed.output()[-2500:]
