@@ -70,10 +70,13 @@ def signals_as_exceptions() -> Iterator[None]:
 def describe_os_error(exc: BaseException) -> str:
     """An OS or codec error as one line: what failed, on which file, and what to do if obvious."""
     code = getattr(exc, "errno", None)
-    reason = getattr(exc, "strerror", None) or (os.strerror(code) if isinstance(code, int) else None)
-    if not reason:
-        text = str(exc).strip()
-        reason = text.splitlines()[0] if text else type(exc).__name__
+    candidates = (
+        getattr(exc, "strerror", None),
+        os.strerror(code) if isinstance(code, int) else None,
+        str(exc),
+        type(exc).__name__,
+    )
+    reason = next(one_line(text) for text in candidates if text and one_line(text))
     filename = getattr(exc, "filename", None)
     where = f"{filename}: " if filename else ""
     hint = ""
