@@ -24,6 +24,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
@@ -86,11 +87,17 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _renameat2(source: Path, target: Path, flags: int) -> bool:
-    """``renameat2(2)`` with ``flags``; False where the C library or file system lacks it."""
+@functools.cache
+def _libc_renameat2():
+    """The C library's ``renameat2``, looked up once per process; None where it has none."""
     libc_name = ctypes.util.find_library("c")
     libc = ctypes.CDLL(libc_name, use_errno=True) if libc_name else None
-    function = getattr(libc, "renameat2", None)
+    return getattr(libc, "renameat2", None)
+
+
+def _renameat2(source: Path, target: Path, flags: int) -> bool:
+    """``renameat2(2)`` with ``flags``; False where the C library or file system lacks it."""
+    function = _libc_renameat2()
     if function is None:
         return False
     result = function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags)
