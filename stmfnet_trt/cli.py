@@ -15,25 +15,25 @@ from typing import NoReturn
 
 import av
 
-from . import __version__
-from .batch.cli import add_batch_parser
-from .bench.cli import add_bench_parser
-from .cli_types import positive_int
-from .errors import UserError
-from .evaluate.cli import add_eval_parser
-from .export.contract import META_CHECKPOINT_SHA256, VARIANTS
-from .export.parity import PARITY_TOLERANCE
-from .runtime.backend import Backend
-from .runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
-from .runtime.scheduler import SUPPORTED_FACTORS
-from .serve.cli import (
+from stmfnet_trt import __version__
+from stmfnet_trt.batch.cli import add_batch_parser
+from stmfnet_trt.bench.cli import add_bench_parser
+from stmfnet_trt.cli_types import positive_int
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.evaluate.cli import add_eval_parser
+from stmfnet_trt.export.contract import META_CHECKPOINT_SHA256, VARIANTS
+from stmfnet_trt.export.parity import PARITY_TOLERANCE
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
+from stmfnet_trt.runtime.scheduler import SUPPORTED_FACTORS
+from stmfnet_trt.serve.cli import (
     add_serve_parser,
     add_triton_client_arguments,
     add_triton_repo_parser,
     make_triton_backend,
 )
-from .signals import Interrupted, describe_os_error, one_line, signals_as_exceptions
-from .train.cli import add_train_parser
+from stmfnet_trt.signals import Interrupted, describe_os_error, one_line, signals_as_exceptions
+from stmfnet_trt.train.cli import add_train_parser
 
 EXIT_USER_ERROR = 2
 RANDOM_INIT_SEED = 0
@@ -51,7 +51,7 @@ def _fraction(text: str) -> Fraction:
 
 def _checkpoint_choice(args: argparse.Namespace):
     """(checkpoint path or None, random-init seed or None) from --checkpoint / --random-init."""
-    from .weights import resolve_checkpoint
+    from stmfnet_trt.weights import resolve_checkpoint
 
     if args.random_init and args.checkpoint:
         raise UserError("--random-init and --checkpoint exclude each other")
@@ -61,7 +61,7 @@ def _checkpoint_choice(args: argparse.Namespace):
 
 
 def _make_torch_backend(args: argparse.Namespace) -> Backend:
-    from .runtime.torch_backend import TorchBackend, TorchOptions
+    from stmfnet_trt.runtime.torch_backend import TorchBackend, TorchOptions
 
     checkpoint, seed = _checkpoint_choice(args)
     options = TorchOptions(
@@ -73,20 +73,20 @@ def _make_torch_backend(args: argparse.Namespace) -> Backend:
 def _default_variant() -> str:
     """The cpu variant (our ORT ops: fused softmax + warp, factored head tails; fastest) where our
     ORT op library loads, else the portable one, said once (``plugins.default_ort_variant``)."""
-    from .plugins import default_ort_variant
+    from stmfnet_trt.plugins import default_ort_variant
 
     return default_ort_variant()
 
 
 def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
-    from .runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
 
     if args.onnx:
         if args.checkpoint or args.random_init:
             raise UserError("--onnx already holds the weights: drop --checkpoint/--random-init")
         model = Path(args.onnx)
     else:
-        from .export.cache import cached_onnx
+        from stmfnet_trt.export.cache import cached_onnx
 
         checkpoint, _ = _checkpoint_choice(args)
         model = cached_onnx(checkpoint, args.variant or _default_variant(), progress=not args.quiet)
@@ -96,15 +96,15 @@ def _make_onnxruntime_backend(args: argparse.Namespace) -> Backend:
 
 
 def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
-    from .runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
 
     if args.engine:
         engine = Path(args.engine)
     elif getattr(args, "input", None) is None:  # eval, bench: no single frame size to build for
         raise UserError("--backend tensorrt needs --engine PLAN here (build one with `stmfnet-trt build`)")
     else:  # run: export and build once for this clip's frame size, through both caches
-        from .io import open_source
-        from .runtime.engine_for_run import engine_for_run
+        from stmfnet_trt.io import open_source
+        from stmfnet_trt.runtime.engine_for_run import engine_for_run
 
         checkpoint, _ = _checkpoint_choice(args)
         with open_source(Path(args.input), fps=args.fps, assume_constant_rate=args.assume_cfr) as reader:
@@ -116,14 +116,14 @@ def _make_tensorrt_backend(args: argparse.Namespace) -> Backend:
 
 
 def _make_blend_backend(args: argparse.Namespace) -> Backend:
-    from .runtime.blend_backend import BlendBackend
+    from stmfnet_trt.runtime.blend_backend import BlendBackend
 
     return BlendBackend()
 
 
 def _make_auto_backend(args: argparse.Namespace) -> Backend:
     """torch on a CUDA GPU; ONNX Runtime (exported once, cached) everywhere else."""
-    from .runtime.torch_backend import cuda_available
+    from stmfnet_trt.runtime.torch_backend import cuda_available
 
     if args.onnx is None and args.device != "cpu" and cuda_available():
         return _make_torch_backend(args)
@@ -144,7 +144,7 @@ def _tile_options(args: argparse.Namespace):
     """TileOptions from --tile/--tile-overlap (checked before any backend is built), or None."""
     if not args.tile:
         return None
-    from .runtime.tiling import TileOptions
+    from stmfnet_trt.runtime.tiling import TileOptions
 
     return TileOptions(args.tile, args.tile_overlap)
 
@@ -153,14 +153,14 @@ def _tiled(backend: Backend, tiles) -> Backend:
     """The backend run over overlapping tiles when asked (frames too big for memory)."""
     if tiles is None:
         return backend
-    from .runtime.tiling import TiledBackend
+    from stmfnet_trt.runtime.tiling import TiledBackend
 
     return TiledBackend(backend, tiles)
 
 
 def _run_stream(args: argparse.Namespace) -> None:
     """``run - -o -``: y4m on stdin to y4m on stdout, live (runtime/stream.py); messages on stderr."""
-    from .runtime.stream import (
+    from stmfnet_trt.runtime.stream import (
         EXIT_OUTPUT_CLOSED,
         OutputClosed,
         StreamOptions,
@@ -209,7 +209,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     """Interpolate a video or frame folder to ``factor`` x its frame rate."""
     if args.input == "-" or args.output == "-":
         return _run_stream(args)
-    from .runtime.video import RunOptions, check_run, interpolate_video
+    from stmfnet_trt.runtime.video import RunOptions, check_run, interpolate_video
 
     detector = SceneCutDetector(threshold=args.scene_threshold, enabled=not args.no_scene_detect)
     options = RunOptions(
@@ -245,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     """Export a checkpoint to ONNX with checks and parity (see stmfnet_trt/export)."""
-    from .export.exporter import ExportOptions, export_onnx
+    from stmfnet_trt.export.exporter import ExportOptions, export_onnx
 
     checkpoint, _ = _checkpoint_choice(args)
     options = ExportOptions(
@@ -285,7 +285,7 @@ def _reference_weights(args: argparse.Namespace, exported_from: str | None):
     a parity failure for a correct file. A given checkpoint that is not the one named is used as
     asked, with a warning that parity will fail.
     """
-    from .hashing import file_sha256
+    from stmfnet_trt.hashing import file_sha256
 
     checkpoint, seed = _checkpoint_choice(args)
     if exported_from is None:  # not our export: nothing to match
@@ -308,7 +308,7 @@ def _reference_weights(args: argparse.Namespace, exported_from: str | None):
 
 def cmd_check(args: argparse.Namespace) -> None:
     """Summarise an ONNX model and compare it with the reference (and other models)."""
-    from .export.check import compare, random_feeds, real_frame_feeds, summarize
+    from stmfnet_trt.export.check import compare, random_feeds, real_frame_feeds, summarize
 
     paths = [Path(args.model), *(Path(p) for p in args.against)]
     summaries = [summarize(path) for path in paths]
@@ -316,7 +316,7 @@ def cmd_check(args: argparse.Namespace) -> None:
         print(summary.render())
     reference = None
     if args.checkpoint or args.random_init or not args.against:
-        from .model.checkpoint import load_model
+        from stmfnet_trt.model.checkpoint import load_model
 
         checkpoint, seed = _reference_weights(args, summaries[0].metadata.get(META_CHECKPOINT_SHA256))
         reference = load_model(checkpoint, random_init_seed=seed)
@@ -339,7 +339,7 @@ def _default_target() -> str:
     """Classic TensorRT where it is installed with a GPU, else TensorRT-RTX (builds without a GPU)."""
     import importlib.util
 
-    from .runtime.torch_backend import cuda_available
+    from stmfnet_trt.runtime.torch_backend import cuda_available
 
     if importlib.util.find_spec("tensorrt") is not None and cuda_available():
         return "tensorrt"
@@ -356,8 +356,8 @@ def _sm_list(text: str) -> list[int]:
 
 
 def _precision_settings(args: argparse.Namespace):
-    from .calibration import load_exclusions
-    from .engine.precision_step import PrecisionSettings
+    from stmfnet_trt.calibration import load_exclusions
+    from stmfnet_trt.engine.precision_step import PrecisionSettings
 
     return PrecisionSettings(
         precision=args.precision,
@@ -375,8 +375,8 @@ def _precision_settings(args: argparse.Namespace):
 
 def _default_calib_shape(shapes: str) -> tuple[int, int]:
     """The default calibration size, no larger than the profile's optimum shape."""
-    from .engine.precision_step import DEFAULT_CALIB_SHAPE
-    from .engine.request import ProfileShapes
+    from stmfnet_trt.engine.precision_step import DEFAULT_CALIB_SHAPE
+    from stmfnet_trt.engine.request import ProfileShapes
 
     _, height, width = ProfileShapes.parse(shapes).opt
     return min(height, DEFAULT_CALIB_SHAPE[0]), min(width, DEFAULT_CALIB_SHAPE[1])
@@ -384,7 +384,7 @@ def _default_calib_shape(shapes: str) -> tuple[int, int]:
 
 def _low_precision_onnx(args: argparse.Namespace, fp32_onnx: Path):
     """The gated FP16/INT8 model for ``build``, with its numbers printed."""
-    from .engine.precision_step import precision_onnx
+    from stmfnet_trt.engine.precision_step import precision_onnx
 
     settings = _precision_settings(args)
     made = precision_onnx(fp32_onnx, settings)
@@ -399,13 +399,13 @@ def cmd_build(args: argparse.Namespace) -> None:
     FP16/INT8 first turn the FP32 export into a gated low-precision ONNX (TensorRT builds
     strongly typed networks: the precision lives in the graph), then build that.
     """
-    from .engine.build import build_engine, equivalent_commands, refuse_cpu_only_graph
-    from .engine.flavours import missing_flavour
-    from .engine.precision_step import copy_onnx, engine_gate
-    from .engine.request import BuildRequest, ProfileShapes
-    from .engine.sidecar import sha256_of
-    from .io.sink import check_file_output
-    from .plugins import trt_plugin_library_path
+    from stmfnet_trt.engine.build import build_engine, equivalent_commands, refuse_cpu_only_graph
+    from stmfnet_trt.engine.flavours import missing_flavour
+    from stmfnet_trt.engine.precision_step import copy_onnx, engine_gate
+    from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
+    from stmfnet_trt.engine.sidecar import sha256_of
+    from stmfnet_trt.io.sink import check_file_output
+    from stmfnet_trt.plugins import trt_plugin_library_path
 
     fp32_onnx, output = Path(args.model).resolve(), Path(args.output)
     if args.onnx_only and args.precision == "fp32":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UserError
+from stmfnet_trt.errors import UserError
 
 DEMO_CHECKPOINT = Path(__file__).parent / "weights" / "stmfnet_mini_demo.pth"
 # The demo weights' exported graphs, shipped so that an install without torch runs them (the cache

@@ -7,11 +7,11 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cli_types import positive_int
-from ..errors import UserError
-from ..runtime.backend import Backend
-from ..runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
-from ..runtime.scheduler import SUPPORTED_FACTORS
+from stmfnet_trt.cli_types import positive_int
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
+from stmfnet_trt.runtime.scheduler import SUPPORTED_FACTORS
 
 BackendFactory = Callable[[argparse.Namespace], Backend]
 
@@ -23,7 +23,7 @@ def _worker_arguments(args: argparse.Namespace) -> argparse.Namespace:
 
 def cmd_batch(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     """Run the job, print one line per video, fail (status 2) if any video failed."""
-    from .job import BatchOptions, run_batch
+    from stmfnet_trt.batch.job import BatchOptions, run_batch
 
     if args.backend in ("auto", "onnxruntime") and not args.onnx:
         print("note: each worker exports (or reuses) the cached ONNX graph itself; pass --onnx to share one")

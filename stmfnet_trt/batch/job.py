@@ -22,13 +22,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..errors import UserError
-from ..runtime.backend import Backend
-from ..runtime.chunks import Chunk
-from ..runtime.scene import SceneCutDetector
-from ..runtime.scheduler import levels_for_factor
-from .assembly import VideoAssembly, output_paths
-from .worker import ChunkWorker
+from stmfnet_trt.batch.assembly import VideoAssembly, output_paths
+from stmfnet_trt.batch.worker import ChunkWorker
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.chunks import Chunk
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduler import levels_for_factor
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..runtime.backend import Backend
-from ..runtime.chunks import Chunk, interpolate_chunk
-from ..runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.chunks import Chunk, interpolate_chunk
+from stmfnet_trt.runtime.scene import SceneCutDetector
 
 
 class ChunkWorker:

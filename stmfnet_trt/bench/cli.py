@@ -6,10 +6,10 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cli_types import positive_int
-from ..errors import UserError
-from ..io.sink import check_file_output
-from ..runtime.backend import Backend
+from stmfnet_trt.cli_types import positive_int
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.io.sink import check_file_output
+from stmfnet_trt.runtime.backend import Backend
 
 BackendFactory = Callable[[argparse.Namespace], Backend]
 # ONNX files and engines carry their weights: the checkpoint options do not apply to them.
@@ -38,9 +38,9 @@ def _backend_factories(
 
 
 def _polygraphy_rows(args: argparse.Namespace) -> list[str]:
-    from ..plugins import trt_plugin_library_path
-    from .polygraphy_timing import polygraphy_average_seconds, polygraphy_command
-    from .suite import parse_size
+    from stmfnet_trt.bench.polygraphy_timing import polygraphy_average_seconds, polygraphy_command
+    from stmfnet_trt.bench.suite import parse_size
+    from stmfnet_trt.plugins import trt_plugin_library_path
 
     lines = [
         "",
@@ -63,9 +63,9 @@ def _layer_sections(args: argparse.Namespace, record) -> list[str]:
     """Per-layer profiles of every --engines file at every size (GPU), kept in the record too."""
     from dataclasses import asdict
 
-    from ..export.exporter import random_frames
-    from .layers import profile_engine, render, summarize
-    from .suite import parse_size
+    from stmfnet_trt.bench.layers import profile_engine, render, summarize
+    from stmfnet_trt.bench.suite import parse_size
+    from stmfnet_trt.export.exporter import random_frames
 
     lines = []
     for engine in map(Path, args.engines):
@@ -80,8 +80,8 @@ def _layer_sections(args: argparse.Namespace, record) -> list[str]:
 
 
 def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
-    from .report import table, write_json, write_plot
-    from .suite import BenchOptions, run_suite
+    from stmfnet_trt.bench.report import table, write_json, write_plot
+    from stmfnet_trt.bench.suite import BenchOptions, run_suite
 
     if args.layers and not args.engines:  # before minutes of timing, not after
         raise UserError("--layers profiles TensorRT engines layer by layer: give them with --engines")

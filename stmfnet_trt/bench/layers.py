@@ -97,8 +97,8 @@ def profile_engine(engine: Path, windows: np.ndarray, iterations: int) -> dict[s
     One unprofiled warm-up run first: the first run of a TensorRT-RTX engine JIT-compiles
     its kernels and would dominate every median.
     """
-    from ..engine.worker import MODULES
-    from ..runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+    from stmfnet_trt.engine.worker import MODULES
+    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
 
     with TensorRTBackend(TensorRTOptions(engine)) as backend:
         trt = importlib.import_module(MODULES[backend.description["flavour"]])

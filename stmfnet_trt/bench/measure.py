@@ -10,8 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.backend import Backend
-from .device_memory import cuda_context_exists, device_memory_in_use, release_cached_device_memory
+from stmfnet_trt.bench.device_memory import (
+    cuda_context_exists,
+    device_memory_in_use,
+    release_cached_device_memory,
+)
+from stmfnet_trt.runtime.backend import Backend
 
 SAMPLE_S = 0.01
 

@@ -7,9 +7,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import UserError
-from ..io.atomic import atomic_output_path
-from .suite import BenchRecord, Row
+from stmfnet_trt.bench.suite import BenchRecord, Row
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.io.atomic import atomic_output_path
 
 
 def _number(attribute: str, fmt: str) -> Callable[[Row], str]:

@@ -26,11 +26,16 @@ cut-out part's inputs are computed by the full FP32 model (``feeds``); the FP32 
 back afterwards. Needs ``nvidia-modelopt`` (CPU is enough): see docs/precision.md.
 """
 
-from .exclusions import load_exclusions
-from .precision import make_precision_onnx
-from .quality import DEFAULT_THRESHOLDS_DB, QualityGateError, QualityReport, quality_gate
-from .sensitivity import SensitivityReport, sensitivity_report
-from .windows import CalibrationData, load_calibration_windows
+from stmfnet_trt.calibration.exclusions import load_exclusions
+from stmfnet_trt.calibration.precision import make_precision_onnx
+from stmfnet_trt.calibration.quality import (
+    DEFAULT_THRESHOLDS_DB,
+    QualityGateError,
+    QualityReport,
+    quality_gate,
+)
+from stmfnet_trt.calibration.sensitivity import SensitivityReport, sensitivity_report
+from stmfnet_trt.calibration.windows import CalibrationData, load_calibration_windows
 
 __all__ = [
     "DEFAULT_THRESHOLDS_DB",

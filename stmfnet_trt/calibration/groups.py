@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .warp_region import HEAD_SCOPE, WarpRegion
+from stmfnet_trt.calibration.warp_region import HEAD_SCOPE, WarpRegion
 
 OFFSET_HEADS = "head offsets (Alpha/Beta output convs)"
 WEIGHT_HEADS = "head tap logits (Weight output convs)"

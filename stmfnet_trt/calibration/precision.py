@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..errors import UserError
-from ..export.contract import META_OPSET
-from ..export.exporter import random_frames
-from ..io.atomic import atomic_output_path
-from .exclusions import resolve_exclusions
-from .prepare import META_PRECISION, PreparedCore, prepared_core
-from .tools import autocast_fp16, check_method, quantize_int8
-from .windows import CalibrationData
+from stmfnet_trt.calibration.exclusions import resolve_exclusions
+from stmfnet_trt.calibration.prepare import META_PRECISION, PreparedCore, prepared_core
+from stmfnet_trt.calibration.tools import autocast_fp16, check_method, quantize_int8
+from stmfnet_trt.calibration.windows import CalibrationData
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import META_OPSET
+from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.io.atomic import atomic_output_path
 
 PRECISIONS = ("fp16", "int8")
 META_PRECISION_CONFIG = META_PRECISION + "_config"
@@ -122,7 +122,7 @@ def make_precision_onnx(
             META_OPSET: str(opset),
         },
     )
-    from ..export.op_schemas import register_op_schemas
+    from stmfnet_trt.export.op_schemas import register_op_schemas
 
     register_op_schemas()
     onnx.checker.check_model(full)

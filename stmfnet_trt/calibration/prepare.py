@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..errors import UserError
-from ..export.contract import META_PREFIX, OUTPUT_NAME
-from .feeds import BoundaryRunner, CoreFeeds
-from .split import boundary_types, rejoin, split_core
-from .warp_region import WarpRegion, find_warp_region
+from stmfnet_trt.calibration.feeds import BoundaryRunner, CoreFeeds
+from stmfnet_trt.calibration.split import boundary_types, rejoin, split_core
+from stmfnet_trt.calibration.warp_region import WarpRegion, find_warp_region
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import META_PREFIX, OUTPUT_NAME
 
 META_PRECISION = META_PREFIX + "precision"
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import onnx
 
-from ..export.parity import Difference
-from .groups import layer_group
-from .prepare import PreparedCore, prepared_core
-from .qdq import keep_quantized, quantized_inputs
-from .quality import model_outputs
-from .tools import check_method, quantize_int8
-from .windows import CalibrationData
+from stmfnet_trt.calibration.groups import layer_group
+from stmfnet_trt.calibration.prepare import PreparedCore, prepared_core
+from stmfnet_trt.calibration.qdq import keep_quantized, quantized_inputs
+from stmfnet_trt.calibration.quality import model_outputs
+from stmfnet_trt.calibration.tools import check_method, quantize_int8
+from stmfnet_trt.calibration.windows import CalibrationData
+from stmfnet_trt.export.parity import Difference
 
 ALL_DEFAULT = "default INT8 (all but offset heads)"
 ALL = "everything quantized"

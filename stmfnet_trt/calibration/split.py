@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import onnx
 
-from .warp_region import WarpRegion
+from stmfnet_trt.calibration.warp_region import WarpRegion
 
 REGION_INITIALIZER_PREFIX = "warp_region::"
 
@@ -43,7 +43,7 @@ def boundary_types(
     warp is standard ops); tensors after the custom op (the warp's outputs, the model's
     output) from one run of the full model (``observed``).
     """
-    from ..export.op_schemas import register_op_schemas
+    from stmfnet_trt.export.op_schemas import register_op_schemas
 
     register_op_schemas()
     static = onnx.ModelProto()

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import onnx
 
-from ..errors import UserError
-from ..upsample_conv_op import OP_NAME as CPU_ONLY_OP
-from ..warp_op import OP_NAME
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.upsample_conv_op import OP_NAME as CPU_ONLY_OP
+from stmfnet_trt.warp_op import OP_NAME
 
 HEAD_SCOPE = re.compile(r"module(?P<role>Weight|Alpha|Beta)[12](?:_ds|_us)?")
 WARPS = 6
@@ -74,7 +74,7 @@ def _walk(start, region: dict[str, onnx.NodeProto], step) -> list[onnx.NodeProto
 
 def _float_tensors(model: onnx.ModelProto) -> set[str]:
     """Names of tensors that shape inference types as floating point."""
-    from ..export.op_schemas import register_op_schemas
+    from stmfnet_trt.export.op_schemas import register_op_schemas
 
     register_op_schemas()
     inferred = onnx.shape_inference.infer_shapes(model)

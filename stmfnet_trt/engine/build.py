@@ -18,14 +18,14 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import UserError
-from ..export.cache import cache_root
-from ..io.atomic import atomic_output_path
-from ..upsample_conv_op import OP_NAME as CPU_ONLY_OP
-from . import sidecar
-from .flavours import require_flavour, worker_environment
-from .request import FLAVOURS, RTX_TARGETS, BuildRequest
-from .worker import MODULES
+from stmfnet_trt.engine import sidecar
+from stmfnet_trt.engine.flavours import require_flavour, worker_environment
+from stmfnet_trt.engine.request import FLAVOURS, RTX_TARGETS, BuildRequest
+from stmfnet_trt.engine.worker import MODULES
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.cache import cache_root
+from stmfnet_trt.io.atomic import atomic_output_path
+from stmfnet_trt.upsample_conv_op import OP_NAME as CPU_ONLY_OP
 
 BUILD_TIMEOUT_S = 3600
 LOG_TAIL_CHARS = 2000
@@ -62,7 +62,7 @@ def _device_for(flavour: str) -> dict[str, str]:
     """Classic engines are tied to the build GPU; RTX engines to their target list instead."""
     if flavour == "rtx":
         return {}
-    from .worker import _device_info
+    from stmfnet_trt.engine.worker import _device_info
 
     try:
         return _device_info()

@@ -11,9 +11,9 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ..errors import UserError
-from ..export.cache import cache_root
-from .worker import MODULES
+from stmfnet_trt.engine.worker import MODULES
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.cache import cache_root
 
 INSTALL_HINTS = {
     "tensorrt": "pip install 'stmfnet-trt[tensorrt]' (full TensorRT; needs an NVIDIA GPU and driver)",

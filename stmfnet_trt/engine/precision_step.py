@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import UserError
-from ..export.cache import cache_root
-from ..export.exporter import random_frames
-from ..hashing import file_sha256
-from ..io.atomic import atomic_output_path
-from .request import ProfileShapes
+from stmfnet_trt import __version__
+from stmfnet_trt.engine.request import ProfileShapes
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.cache import cache_root
+from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.io.atomic import atomic_output_path
 
 LOW_PRECISIONS = ("fp16", "int8")
 DEFAULT_HELD_OUT = 4
@@ -110,7 +110,7 @@ def cache_key(fp32_onnx: Path, settings: PrecisionSettings) -> str:
 
 def held_out_windows(settings: PrecisionSettings):
     """(calibration data or None, held-out windows) for ``settings``."""
-    from ..calibration import load_calibration_windows
+    from stmfnet_trt.calibration import load_calibration_windows
 
     if settings.calib is None:
         windows = random_frames((settings.held_out, 4, 3, *settings.shape), seed=RANDOM_GATE_SEED)
@@ -128,7 +128,7 @@ def _numbers(report) -> dict:
 
 def _verdict(report_fields: dict, settings: PrecisionSettings):
     """The cached numbers judged against this run's threshold; raise below it unless accepted."""
-    from ..calibration import DEFAULT_THRESHOLDS_DB, QualityGateError, QualityReport
+    from stmfnet_trt.calibration import DEFAULT_THRESHOLDS_DB, QualityGateError, QualityReport
 
     threshold = (
         DEFAULT_THRESHOLDS_DB[settings.precision] if settings.threshold_db is None else settings.threshold_db
@@ -155,7 +155,7 @@ def precision_onnx(fp32_onnx: Path, settings: PrecisionSettings, *, progress: bo
     model, numbers = folder / f"{key}-{settings.precision}.onnx", folder / f"{key}-{settings.precision}.json"
     from_cache = model.is_file() and numbers.is_file()
     if not from_cache:
-        from ..calibration import make_precision_onnx, quality_gate
+        from stmfnet_trt.calibration import make_precision_onnx, quality_gate
 
         data, held_out = held_out_windows(settings)
         if progress:
@@ -212,8 +212,8 @@ def engine_gate(engine: Path, fp32_onnx: Path, settings: PrecisionSettings):
     run here (no GPU, e.g. a TensorRT-RTX engine built on a CPU server, or a GPU outside its
     targets); the ONNX Runtime gate still stands for the model's numerics then.
     """
-    from ..calibration.quality import compare_outputs, model_outputs
-    from ..runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
+    from stmfnet_trt.calibration.quality import compare_outputs, model_outputs
+    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
 
     try:
         description = check_engine(engine)

@@ -10,9 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
-from ..export.contract import INPUT_NAMES
-from ..model.padding import SIZE_MULTIPLE
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import INPUT_NAMES
+from stmfnet_trt.model.padding import SIZE_MULTIPLE
 
 DEFAULT_WORKSPACE_MB = 4096
 FLAVOURS = ("tensorrt", "rtx")

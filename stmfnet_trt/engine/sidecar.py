@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import UserError
-from ..hashing import file_sha256
-from .request import FLAVOURS, BuildRequest, ProfileShapes
+from stmfnet_trt import __version__
+from stmfnet_trt.engine.request import FLAVOURS, BuildRequest, ProfileShapes
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.hashing import file_sha256
 
 SIDECAR_SUFFIX = ".json"
 # Fields that decide whether an engine can be reused for a request (the cache key).

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from .request import BuildRequest
+from stmfnet_trt.engine.request import BuildRequest
 
 MODULES = {"tensorrt": "tensorrt", "rtx": "tensorrt_rtx"}
 
@@ -28,7 +28,7 @@ def _device_info() -> dict[str, str]:
     Through the runtime's binding choice (cuda-python or pycuda, ``$STMFNET_CUDA_BINDING``), so a
     machine with only pycuda (stock JetPack images) builds as well as it runs.
     """
-    from ..runtime.cuda_memory import current_device
+    from stmfnet_trt.runtime.cuda_memory import current_device
 
     return current_device()
 
@@ -69,7 +69,7 @@ def build(request: BuildRequest, engine_out: Path, report: dict) -> bool:
         report["error"] = f"plugin library {request.plugin} did not register AdaptiveWarp v1 (stmfnet_trt)"
         return False
     if request.flavour == "tensorrt":  # classic builds run the plugin's kernel to time it
-        from ..runtime.cuda_binding import plugin_driver_problem
+        from stmfnet_trt.runtime.cuda_binding import plugin_driver_problem
 
         problem = plugin_driver_problem(request.plugin)
         if problem is not None:

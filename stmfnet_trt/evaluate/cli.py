@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cli_types import positive_int
-from ..runtime.backend import Backend
-from ..runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
+from stmfnet_trt.cli_types import positive_int
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector
 
 BackendFactory = Callable[[argparse.Namespace], Backend]
 
@@ -30,9 +30,9 @@ def _crop(text: str) -> tuple[int, int]:
 
 def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     """Evaluate the backend and the baselines; print the table, write JSON and pictures."""
-    from ..io.atomic import atomic_output_path
-    from ..io.sink import check_file_output
-    from .evaluate import EvalOptions, evaluate
+    from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
+    from stmfnet_trt.io.atomic import atomic_output_path
+    from stmfnet_trt.io.sink import check_file_output
 
     if args.json:  # before minutes of scoring, not after
         check_file_output(args.json, args.overwrite, inputs=args.sources)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.images import encode_png
+from stmfnet_trt.io.images import encode_png
 
 CROP = 256
 GAP = 4

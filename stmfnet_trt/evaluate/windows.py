@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..runtime.scene import SceneCutDetector
-from ..runtime.video import to_model_frame
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.video import to_model_frame
 
 WINDOW = 7
 TARGET = 3

@@ -12,11 +12,11 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .. import __version__
-from ..errors import UserError
-from ..hashing import file_sha256
-from ..weights import BUNDLED_ONNX_DIR, BUNDLED_VARIANTS, DEMO_CHECKPOINT
-from .contract import GRAPH_REVISION, OPSET
+from stmfnet_trt import __version__
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import GRAPH_REVISION, OPSET
+from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.weights import BUNDLED_ONNX_DIR, BUNDLED_VARIANTS, DEMO_CHECKPOINT
 
 CACHE_ENV = "STMFNET_TRT_CACHE"
 
@@ -50,7 +50,7 @@ def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool =
     if path.is_file():
         return path
     try:
-        from .exporter import ExportOptions, export_onnx
+        from stmfnet_trt.export.exporter import ExportOptions, export_onnx
     except ImportError as exc:  # the lean install: no onnx
         missing = exc.name
     else:
@@ -74,7 +74,7 @@ def write_bundled_exports() -> list[Path]:
     Needs the export extra. Older bundled files go first, so the folder holds exactly the graphs
     the current key names (a version or GRAPH_REVISION bump renames them).
     """
-    from .exporter import ExportOptions, export_onnx
+    from stmfnet_trt.export.exporter import ExportOptions, export_onnx
 
     BUNDLED_ONNX_DIR.mkdir(exist_ok=True)
     for old in BUNDLED_ONNX_DIR.glob("*.onnx"):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
-from ..model.padding import SIZE_MULTIPLE, check_frame_size, padded_size
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.model.padding import SIZE_MULTIPLE, check_frame_size, padded_size
 
 INPUT_NAMES = ("frame0", "frame1", "frame2", "frame3")
 OUTPUT_NAME = "middle"

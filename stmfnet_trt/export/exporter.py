@@ -15,13 +15,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from .. import __version__
-from ..errors import UserError
-from ..hashing import file_sha256
-from ..io.atomic import atomic_output_path
-from ..upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
-from ..warp_op import OP_DOMAIN, OP_NAME
-from .contract import (
+from stmfnet_trt import __version__
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import (
     CONTRACT_TEXT,
     CUSTOM_WARP_VARIANTS,
     INPUT_NAMES,
@@ -34,7 +30,11 @@ from .contract import (
     OUTPUT_NAME,
     VARIANTS,
 )
-from .parity import PARITY_TOLERANCE, ParityReport, check_parity
+from stmfnet_trt.export.parity import PARITY_TOLERANCE, ParityReport, check_parity
+from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.io.atomic import atomic_output_path
+from stmfnet_trt.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
+from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
 # Example frames for tracing; any size obeying the contract gives the same graph.
 TRACE_SHAPE = (1, 3, 256, 384)
@@ -78,7 +78,7 @@ def _trace(interpolator, variant: str) -> onnx.ModelProto:
     import torch
 
     if variant in CUSTOM_WARP_VARIANTS:
-        from . import upsample_conv, warp_custom_op  # noqa: F401 - register the ops' ONNX translations
+        from stmfnet_trt.export import upsample_conv, warp_custom_op  # noqa: F401 - register the ops' ONNX translations
 
     generator = torch.Generator().manual_seed(0)
     example = tuple(torch.rand(TRACE_SHAPE, generator=generator) for _ in INPUT_NAMES)
@@ -131,7 +131,7 @@ def _custom_nodes(model: onnx.ModelProto, op_name: str) -> int:
 
 
 def _check_and_simplify(model: onnx.ModelProto, variant: str, simplify: bool) -> onnx.ModelProto:
-    from .op_schemas import register_op_schemas
+    from stmfnet_trt.export.op_schemas import register_op_schemas
 
     register_op_schemas()
     onnx.checker.check_model(model)
@@ -156,8 +156,8 @@ def export_onnx(
     options: ExportOptions = ExportOptions(),
 ) -> ExportReport:
     """Export a checkpoint (None: seeded random weights) to ``output`` as the chosen variant."""
-    from ..model.checkpoint import load_model
-    from .graph import prepare_for_variant
+    from stmfnet_trt.export.graph import prepare_for_variant
+    from stmfnet_trt.model.checkpoint import load_model
 
     if options.variant not in VARIANTS:
         raise UserError(f"--variant must be one of {VARIANTS}, got {options.variant!r}")

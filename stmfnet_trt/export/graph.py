@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..model.network import STMFNetMini
-from ..model.warp import adaptive_warp
-from .contract import CUSTOM_WARP_VARIANTS, VARIANTS
-from .rewrites import rewrite_for_onnx_runtime
+from stmfnet_trt.export.contract import CUSTOM_WARP_VARIANTS, VARIANTS
+from stmfnet_trt.export.rewrites import rewrite_for_onnx_runtime
+from stmfnet_trt.model.network import STMFNetMini
+from stmfnet_trt.model.warp import adaptive_warp
 
 
 class PaddedInterpolator(nn.Module):
@@ -41,14 +41,14 @@ def prepare_for_variant(model: STMFNetMini, variant: str) -> PaddedInterpolator:
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if variant in CUSTOM_WARP_VARIANTS:
-        from .warp_custom_op import warp_via_custom_op
+        from stmfnet_trt.export.warp_custom_op import warp_via_custom_op
 
         model.warp, model.fused_softmax = warp_via_custom_op, True
     else:
         model.warp, model.fused_softmax = adaptive_warp, False
     rewrite_for_onnx_runtime(model)
     if variant == "cpu":
-        from .upsample_conv import factor_upsample_convs
+        from stmfnet_trt.export.upsample_conv import factor_upsample_convs
 
         factor_upsample_convs(model.get_kernel)
     return PaddedInterpolator(model.eval())

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model.gridnet import GRID_CHANNELS, GridNet
+from stmfnet_trt.model.gridnet import GRID_CHANNELS, GridNet
 
 
 def time_windows(frames: torch.Tensor, size: int) -> torch.Tensor:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError
-from ..hashing import file_sha256  # noqa: F401  (re-exported: callers import it from here)
-from .network import STMFNetMini
+from stmfnet_trt.errors import CheckpointError
+from stmfnet_trt.hashing import file_sha256  # noqa: F401  (re-exported: callers import it from here)
+from stmfnet_trt.model.network import STMFNetMini
 
 STATE_DICT_KEY = "state_dict"
 MAX_KEYS_LISTED = 8

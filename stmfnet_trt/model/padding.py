@@ -5,7 +5,7 @@ Kept free of torch so that runtimes without torch can validate sizes with the sa
 
 from __future__ import annotations
 
-from ..errors import InputError
+from stmfnet_trt.errors import InputError
 
 SIZE_MULTIPLE = 128
 

@@ -11,9 +11,9 @@ import abc
 
 import numpy as np
 
-from ..closeable import Closeable
-from ..errors import InputError
-from ..model.padding import check_frame_size
+from stmfnet_trt.closeable import Closeable
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.model.padding import check_frame_size
 
 WINDOW_FRAMES = 4
 CHANNELS = 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import Backend
+from stmfnet_trt.runtime.backend import Backend
 
 
 class BlendBackend(Backend):

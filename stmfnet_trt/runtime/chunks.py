@@ -30,11 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-from .backend import Backend
-from .scene import SceneCutDetector
-from .scheduler import interpolate_stream, levels_for_factor
-from .video import to_model_frame, to_video_frame
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduler import interpolate_stream, levels_for_factor
+from stmfnet_trt.runtime.video import to_model_frame, to_video_frame
 
 # x2 levels -> (input frames of context before the core, after it); see the module docstring.
 _CONTEXT = {1: (1, 2), 2: (2, 3), 3: (2, 3)}

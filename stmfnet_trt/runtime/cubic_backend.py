@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import Backend
+from stmfnet_trt.runtime.backend import Backend
 
 _WEIGHTS = np.array([-1, 9, 9, -1], np.float32) / np.float32(16)
 

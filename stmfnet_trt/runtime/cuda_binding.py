@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from stmfnet_trt.errors import UserError
 
 BINDING_ENV = "STMFNET_CUDA_BINDING"
 BINDINGS = ("cuda-python", "pycuda")
@@ -176,9 +176,9 @@ def select_binding(name: str | None = None) -> CudaBinding:
             "pip install cuda-python (or use the pycuda that JetPack images carry)"
         )
     if choice == "pycuda":
-        from .pycuda_binding import PycudaBinding
+        from stmfnet_trt.runtime.pycuda_binding import PycudaBinding
 
         return PycudaBinding()
-    from .cuda_python_binding import CudaPythonBinding
+    from stmfnet_trt.runtime.cuda_python_binding import CudaPythonBinding
 
     return CudaPythonBinding()

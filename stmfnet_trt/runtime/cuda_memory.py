@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cuda_binding import CudaBinding, select_binding
+from stmfnet_trt.runtime.cuda_binding import CudaBinding, select_binding
 
 
 def current_device(binding: CudaBinding | None = None) -> dict[str, str]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-from .cuda_binding import CudaBinding, HostBuffer, host_view
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.cuda_binding import CudaBinding, HostBuffer, host_view
 
 
 def _cudart():

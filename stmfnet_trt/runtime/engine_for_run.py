@@ -13,11 +13,11 @@ import importlib.util
 import re
 from pathlib import Path
 
-from ..engine.request import RTX_TARGETS, BuildRequest, ProfileShapes
-from ..errors import UserError
-from ..export.cache import cached_onnx
-from ..model.padding import padded_size
-from .cuda_binding import select_binding
+from stmfnet_trt.engine.request import RTX_TARGETS, BuildRequest, ProfileShapes
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.cache import cached_onnx
+from stmfnet_trt.model.padding import padded_size
+from stmfnet_trt.runtime.cuda_binding import select_binding
 
 # TensorRT spells it "out of memory", "OUT_OF_MEMORY" (error code names) or "OutOfMemory" (RTX).
 _OUT_OF_MEMORY = re.compile(r"out[ _]?of[ _]?memory", re.IGNORECASE)
@@ -59,8 +59,8 @@ def engine_for_run(
     checkpoint: str | Path | None, height: int, width: int, batch_size: int = 1, *, progress: bool = True
 ) -> Path:
     """Path of a cached engine for ``checkpoint`` (None: random init) at this frame size."""
-    from ..engine.build import build_engine
-    from ..plugins import trt_plugin_library_path
+    from stmfnet_trt.engine.build import build_engine
+    from stmfnet_trt.plugins import trt_plugin_library_path
 
     device = select_binding().device_info()  # UserError on a machine without a GPU
     flavour, targets = choose_flavour(device)

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..export.contract import INPUT_NAMES, OUTPUT_NAME, TensorInfo, check_export_contract, pad_to_multiple
-from .backend import Backend
-from .ort_session import create_session
+from stmfnet_trt.export.contract import (
+    INPUT_NAMES,
+    OUTPUT_NAME,
+    TensorInfo,
+    check_export_contract,
+    pad_to_multiple,
+)
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.ort_session import create_session
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-from ..warp_op import OP_DOMAIN
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.warp_op import OP_DOMAIN
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
@@ -55,7 +55,7 @@ def create_session(
     if custom_op_library is not None:
         options.register_custom_ops_library(str(custom_op_library))
     else:
-        from ..plugins import PluginLibraryError, register_ort_ops
+        from stmfnet_trt.plugins import PluginLibraryError, register_ort_ops
 
         try:
             register_ort_ops(options)

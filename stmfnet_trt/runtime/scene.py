@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
+from stmfnet_trt.errors import UserError
 
 HISTOGRAM_BINS = 32
 SUBSAMPLE = 4

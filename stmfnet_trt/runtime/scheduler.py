@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-from .backend import Backend
-from .scene import SceneCutDetector
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import SceneCutDetector
 
 SUPPORTED_FACTORS = (2, 4, 8)
 # A window whose raw output leaves [-0.5, 1.5] did not interpolate: a network that works overshoots

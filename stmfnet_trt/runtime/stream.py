@@ -26,14 +26,14 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from ..errors import InputError
-from ..io.y4m import Y4MReader, Y4MWriter
-from ..io.yuv import FrameConverter
-from ..model.padding import check_frame_size
-from .backend import Backend
-from .scene import SceneCutDetector
-from .scheduler import SchedulerStats, interpolate_stream, levels_for_factor
-from .video import MIN_FRAMES, to_model_frame, to_video_frame
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.io.y4m import Y4MReader, Y4MWriter
+from stmfnet_trt.io.yuv import FrameConverter
+from stmfnet_trt.model.padding import check_frame_size
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+from stmfnet_trt.runtime.video import MIN_FRAMES, to_model_frame, to_video_frame
 
 # What a shell reports for a filter killed by SIGPIPE (128 + 13), as `yes | head` shows for `yes`:
 # a pipeline under `set -o pipefail` sees a closed output the same way for us as for any filter.

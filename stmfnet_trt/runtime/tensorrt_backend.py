@@ -36,18 +36,18 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.sidecar import EngineTrustError, mismatches, sha256_of, verify_engine
-from ..engine.worker import MODULES
-from ..errors import UserError
-from ..export.cache import cache_root
-from ..export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
-from ..plugins import load_trt_plugin, trt_plugin_library_path
-from .backend import Backend
-from .cuda_binding import CudaBinding, plugin_driver_problem, select_binding
-from .cuda_memory import DeviceBuffer, Stream, current_device
-from .scene import SceneCutDetector
-from .scheduler import SchedulerStats
-from .trt_pipeline import pipelined_level
+from stmfnet_trt.engine.sidecar import EngineTrustError, mismatches, sha256_of, verify_engine
+from stmfnet_trt.engine.worker import MODULES
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.cache import cache_root
+from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
+from stmfnet_trt.plugins import load_trt_plugin, trt_plugin_library_path
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.cuda_binding import CudaBinding, plugin_driver_problem, select_binding
+from stmfnet_trt.runtime.cuda_memory import DeviceBuffer, Stream, current_device
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduler import SchedulerStats
+from stmfnet_trt.runtime.trt_pipeline import pipelined_level
 
 RUNTIME_CACHE_SUFFIX = ".runtime_cache"
 # What the runtime feeds and reads: the export contract's FP32 NCHW tensors, no vectorised layout.
@@ -332,7 +332,7 @@ class TensorRTBackend(Backend):
         """The scheduler's x2 level, pipelined on the GPU (see ``trt_pipeline``); same frames."""
         batch = max(1, min(batch_size, self.profile_max_batch()))
         if not self.pipeline:
-            from .scheduler import double_frame_rate
+            from stmfnet_trt.runtime.scheduler import double_frame_rate
 
             return double_frame_rate(frames, self, detector, batch, stats)
         return self._pipelined_level(frames, detector, batch, stats)

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
-from ..model.padding import SIZE_MULTIPLE
-from .backend import Backend
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.model.padding import SIZE_MULTIPLE
+from stmfnet_trt.runtime.backend import Backend
 
 
 @dataclass(frozen=True)

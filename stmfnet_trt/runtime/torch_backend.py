@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from .backend import Backend
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.backend import Backend
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class TorchBackend(Backend):
     def __init__(self, options: TorchOptions) -> None:
         import torch
 
-        from ..model.checkpoint import load_model
+        from stmfnet_trt.model.checkpoint import load_model
 
         if options.threads is not None:
             torch.set_num_threads(options.threads)

@@ -31,13 +31,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import UserError
-from ..export.contract import pad_to_multiple
-from ..model.padding import padded_size
-from .cuda_binding import CudaBinding, HostBuffer
-from .frame_ring import Fill, FrameRing, WindowBatcher
-from .scene import SceneCutDetector
-from .scheduler import SchedulerStats, checked_frames, needs_window, pairs, settled
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import pad_to_multiple
+from stmfnet_trt.model.padding import padded_size
+from stmfnet_trt.runtime.cuda_binding import CudaBinding, HostBuffer
+from stmfnet_trt.runtime.frame_ring import Fill, FrameRing, WindowBatcher
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduler import SchedulerStats, checked_frames, needs_window, pairs, settled
 
 # The engine's I/O is FP32 linear NCHW: TensorRTBackend checks that before any run.
 FLOAT_BYTES = np.dtype(np.float32).itemsize

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import InputError
-from ..io import FrameSource, open_sink, open_source
-from ..io.sink import check_output_path
-from ..model.padding import check_frame_size
-from .backend import Backend
-from .scene import SceneCutDetector
-from .scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+from stmfnet_trt.errors import InputError
+from stmfnet_trt.io import FrameSource, open_sink, open_source
+from stmfnet_trt.io.sink import check_output_path
+from stmfnet_trt.model.padding import check_frame_size
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream, levels_for_factor
 
 MIN_FRAMES = 2
 _ROWS_PER_BLOCK = 64  # to_video_frame's scratch: 64 rows of a 1080p frame are 1.5 MB of float32

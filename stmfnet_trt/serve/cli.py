@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cli_types import positive_int
-from ..errors import UserError
-from ..runtime.backend import Backend
-from .model_io import (
+from stmfnet_trt.cli_types import positive_int
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.serve.model_io import (
     DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIDE,
@@ -29,7 +29,7 @@ BackendFactory = Callable[[argparse.Namespace], Backend]
 
 def cmd_serve(args: argparse.Namespace, make_backend: BackendFactory) -> None:
     """Build the local backend once and serve it until SIGINT/SIGTERM."""
-    from .server import ServeOptions, is_loopback, serve_backend
+    from stmfnet_trt.serve.server import ServeOptions, is_loopback, serve_backend
 
     if args.backend == "triton":
         raise UserError("serve runs a model here: pick a local backend (onnxruntime, tensorrt, torch, ...)")
@@ -121,7 +121,7 @@ def _add_model_identity(parser: argparse.ArgumentParser, name_help: str, version
 
 
 def cmd_triton_repo(args: argparse.Namespace) -> None:
-    from .repository import RepositoryOptions, write_repository
+    from stmfnet_trt.serve.repository import RepositoryOptions, write_repository
 
     options = RepositoryOptions(
         model_name=args.model_name,
@@ -188,7 +188,7 @@ def add_triton_client_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_triton_backend(args: argparse.Namespace) -> Backend:
     """The ``--backend triton`` entry of the CLI's backend table."""
-    from .client import TritonBackend, TritonOptions
+    from stmfnet_trt.serve.client import TritonBackend, TritonOptions
 
     if not args.url:
         raise UserError("--backend triton needs --url HOST:PORT of a Triton server (see `stmfnet-trt serve`)")

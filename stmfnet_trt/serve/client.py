@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
-from ..export.contract import pad_to_multiple
-from ..runtime.backend import Backend
-from .model_io import (
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.export.contract import pad_to_multiple
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.serve.model_io import (
     DEFAULT_MODEL_NAME,
     INPUT_NAMES,
     OUTPUT_NAME,

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError, UserError
-from ..export.contract import INPUT_NAMES, OUTPUT_NAME
-from ..model.padding import check_frame_size
-from ..runtime.backend import CHANNELS, VALUE_SLACK
+from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME
+from stmfnet_trt.model.padding import check_frame_size
+from stmfnet_trt.runtime.backend import CHANNELS, VALUE_SLACK
 
 LOOPBACK = "127.0.0.1"  # where serve listens unless told otherwise: it has no authentication
 DEFAULT_MODEL_NAME = "stmfnet_mini"

@@ -6,14 +6,14 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli_types import positive_float, positive_int
-from . import PRECISIONS
+from stmfnet_trt.cli_types import positive_float, positive_int
+from stmfnet_trt.train import PRECISIONS
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     """Train (or resume) a run and print where its weights are."""
-    from .job import TrainSources, resolve_config, run_training
-    from .trainer import BEST_CHECKPOINT, LAST_CHECKPOINT
+    from stmfnet_trt.train.job import TrainSources, resolve_config, run_training
+    from stmfnet_trt.train.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     run_dir = Path(args.out)

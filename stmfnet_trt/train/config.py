@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-from . import PRECISIONS
-from .losses import DEFAULT_ALPHA, SIZE_DIVISOR
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.train import PRECISIONS
+from stmfnet_trt.train.losses import DEFAULT_ALPHA, SIZE_DIVISOR
 
 # The network reflect-pads to multiples of 128 and needs sides >= 65 for that (spec §3); the
 # smallest multiple of the pyramid's 16 above it is 80. 128 costs the same and pads nothing.

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import UserError
-from ..evaluate.windows import INPUTS, TARGET, WINDOW
-from .sources import Clip, load_teacher_frame
-from .synthetic import MotionRange, random_motion, render_window
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.evaluate.windows import INPUTS, TARGET, WINDOW
+from stmfnet_trt.train.sources import Clip, load_teacher_frame
+from stmfnet_trt.train.synthetic import MotionRange, random_motion, render_window
 
 FLIP_PROBABILITY = 0.5
 REVERSE_PROBABILITY = 0.5

@@ -10,14 +10,21 @@ from typing import Any
 
 import torch
 
-from ..errors import UserError
-from ..model.checkpoint import load_model
-from ..model.network import STMFNetMini
-from ..runtime.torch_backend import resolve_device
-from .config import TrainConfig
-from .data import DataOptions, TrainingData, validation_windows
-from .sources import discover_sources, load_clip, load_photo
-from .trainer import CONFIG_FILE, LAST_CHECKPOINT, RESUME_OVERRIDABLE, Teacher, Trainer, TrainResult
+from stmfnet_trt.errors import UserError
+from stmfnet_trt.model.checkpoint import load_model
+from stmfnet_trt.model.network import STMFNetMini
+from stmfnet_trt.runtime.torch_backend import resolve_device
+from stmfnet_trt.train.config import TrainConfig
+from stmfnet_trt.train.data import DataOptions, TrainingData, validation_windows
+from stmfnet_trt.train.sources import discover_sources, load_clip, load_photo
+from stmfnet_trt.train.trainer import (
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    RESUME_OVERRIDABLE,
+    Teacher,
+    Trainer,
+    TrainResult,
+)
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .data import Batch, TrainingData
+from stmfnet_trt.train.data import Batch, TrainingData
 
 # Batches each worker keeps ready: enough to ride over a slow one, few enough to stay small.
 PREFETCH_PER_WORKER = 4

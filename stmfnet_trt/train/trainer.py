@@ -29,15 +29,20 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..errors import CheckpointError, UserError
-from ..evaluate.metrics import psnr
-from ..io.atomic import atomic_output_path
-from ..model.checkpoint import check_state_dict, extract_state_dict, load_checkpoint_file, save_checkpoint
-from ..runtime.video import to_video_frame
-from .config import TrainConfig
-from .data import Batch, TrainingData, split_window
-from .losses import distillation_loss
-from .prefetch import step_batches
+from stmfnet_trt.errors import CheckpointError, UserError
+from stmfnet_trt.evaluate.metrics import psnr
+from stmfnet_trt.io.atomic import atomic_output_path
+from stmfnet_trt.model.checkpoint import (
+    check_state_dict,
+    extract_state_dict,
+    load_checkpoint_file,
+    save_checkpoint,
+)
+from stmfnet_trt.runtime.video import to_video_frame
+from stmfnet_trt.train.config import TrainConfig
+from stmfnet_trt.train.data import Batch, TrainingData, split_window
+from stmfnet_trt.train.losses import distillation_loss
+from stmfnet_trt.train.prefetch import step_batches
 
 # Frames (B, 4, 3, H, W) in [0, 1] -> the teacher's middle frames (B, 3, H, W).
 Teacher = Callable[[torch.Tensor], torch.Tensor]
