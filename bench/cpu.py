@@ -59,10 +59,10 @@ MEMORY_MARGIN = 1.2  # start another worker only with 20 % headroom over the lar
 def build_backend(name: str, threads: int, model: Path | None):
     """The backend ``name`` as the stmfnet-trt runtime builds it (ORT workers never import torch)."""
     if name in ORT_VARIANTS:
-        from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+        from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
 
         return OnnxRuntimeBackend(OnnxRuntimeOptions(model, threads=threads))
-    from stmfnet_trt.runtime.torch_backend import TorchBackend, TorchOptions
+    from stmfnet_trt.runtime.backends.torch_backend import TorchBackend, TorchOptions
 
     backend = TorchBackend(TorchOptions(random_init_seed=0, device="cpu", threads=threads))
     if name == COMPILE:
@@ -93,7 +93,7 @@ def say(message: dict) -> None:
 
 def worker(name: str, size: tuple[int, int], threads: int, model: Path | None) -> None:
     """Build, warm up, then answer ``run`` lines with a timing and anything else with the peak RSS."""
-    from stmfnet_trt.export.exporter import random_frames
+    from stmfnet_trt.core.frames import random_frames
 
     window = random_frames((1, 4, 3, *size), seed=0)
     try:

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 from results import parse_size, write_section  # noqa: E402
 
-from stmfnet_trt.export.contract import VARIANTS  # noqa: E402
+from stmfnet_trt.core.contract import VARIANTS  # noqa: E402
 
 CONV_OPS = ("Conv", "FusedConv", "ConvTranspose")
 MIN_PEAK_NODE_MS = 2.0  # shorter conv nodes are too noisy to take the machine's peak rate from
@@ -175,9 +175,9 @@ def summarize_trace(
 
 def profile_model(model: Path, size: tuple[int, int], runs: int, threads: int) -> Profile:
     """One session with profiling on: a warm-up run, then ``runs`` profiled runs."""
-    from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME
-    from stmfnet_trt.export.exporter import random_frames
-    from stmfnet_trt.runtime.ort_session import create_session
+    from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME
+    from stmfnet_trt.core.frames import random_frames
+    from stmfnet_trt.export.ort_session import create_session
 
     with tempfile.TemporaryDirectory() as folder:
 

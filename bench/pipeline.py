@@ -101,27 +101,27 @@ _TO_NDARRAY = Term(
 STAGES = (
     Stage("decode (demux + H.264)", (Term("io/video_source.py", "_decode"),), (_TO_NDARRAY,)),
     Stage("YUV -> RGB uint8 (PyAV)", (_TO_NDARRAY,)),
-    Stage("to_model_frame (uint8 -> float32)", (Term("runtime/video.py", "to_model_frame"),)),
-    Stage("scene-cut scores", (Term("runtime/scene.py", "is_cut"),)),
-    Stage("identical-pair test", (Term("runtime/scheduler.py", "needs_window"),)),
+    Stage("to_model_frame (uint8 -> float32)", (Term("core/frames.py", "to_model_frame"),)),
+    Stage("scene-cut scores", (Term("scheduling/scene.py", "is_cut"),)),
+    Stage("identical-pair test", (Term("scheduling/scheduler.py", "needs_window"),)),
     Stage(
         "window batches",  # np.stack of np.stacks before issue 22, then one copy (``window_batch``)
         (
-            Term("numpy/_core/shape_base.py", "stack", "runtime/scheduler.py"),
-            Term("runtime/scheduler.py", "window_batch"),
+            Term("numpy/_core/shape_base.py", "stack", "scheduling/scheduler.py"),
+            Term("scheduling/scheduler.py", "window_batch"),
         ),
     ),
     Stage(
         "input checks (check_windows)",  # with the frames' value ranges, measured once each since issue 22
         (
             Term("runtime/backend.py", "check_windows"),
-            Term("runtime/scheduler.py", "measure"),
-            Term("runtime/scheduler.py", "of_batch"),
+            Term("scheduling/scheduler.py", "measure"),
+            Term("scheduling/scheduler.py", "of_batch"),
         ),
     ),
-    Stage("backend (blend)", (Term("runtime/blend_backend.py", "_interpolate"),)),
-    Stage("settle (range test + clamp)", (Term("runtime/scheduler.py", "settled"),)),
-    Stage("to_video_frame (float32 -> uint8)", (Term("runtime/video.py", "to_video_frame"),)),
+    Stage("backend (blend)", (Term("backends/blend.py", "_interpolate"),)),
+    Stage("settle (range test + clamp)", (Term("scheduling/scheduler.py", "settled"),)),
+    Stage("to_video_frame (float32 -> uint8)", (Term("core/frames.py", "to_video_frame"),)),
     Stage("RGB -> YUV (PyAV reformat)", (_REFORMAT,)),
     Stage(
         "encode (x264 + mux)",
@@ -130,7 +130,7 @@ STAGES = (
     ),
 )
 GLUE = "Python glue (generators, bookkeeping)"
-ROOT = Term("stmfnet_trt/cli.py", "main")
+ROOT = Term("stmfnet_trt/cli/__init__.py", "main")
 
 
 def term_seconds(stats: dict, term: Term) -> float:

@@ -58,8 +58,8 @@ def prepare_clips(folder: Path, count: int) -> list[Path]:
 
 
 def time_local(model: Path, clips: list[Path], frames: int, threads: int, out: Path) -> tuple[int, float]:
-    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-    from stmfnet_trt.runtime.video import RunOptions, interpolate_video
+    from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.scheduling.video import RunOptions, interpolate_video
 
     written = 0
     with OnnxRuntimeBackend(OnnxRuntimeOptions(model, threads=threads)) as backend:
@@ -115,7 +115,7 @@ def time_batch(model: Path, clips: list[Path], frames: int, workers: int, thread
     """``run_batch`` with ``workers`` actors sharing ``threads`` CPU threads."""
     from stmfnet_trt.batch.job import BatchOptions, run_batch
     from stmfnet_trt.io import open_sink, open_source
-    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
 
     short = []
     for clip in clips:  # batch has no --max-frames: cut the clips to the same frames

@@ -104,7 +104,7 @@ for name in ("tensorrt", "tensorrt_rtx", "tensorrt_lean", "cuda.bindings", "pycu
         print(f"{name}: does not import ({type(exc).__name__}: {exc})")
 try:
     from stmfnet_trt.plugins import trt_plugin_library_path
-    from stmfnet_trt.runtime.cuda_binding import plugin_driver_problem
+    from stmfnet_trt.runtime.cuda.binding import plugin_driver_problem
 
     library = trt_plugin_library_path()
     print("plugin library:", library)

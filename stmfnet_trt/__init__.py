@@ -5,4 +5,6 @@ warp oracle), ``io`` (video and frame folders), ``export`` (ONNX), ``calibration
 ``runtime`` (backends and the window scheduler) and ``cli``.
 """
 
-__version__ = "0.1.0"
+from stmfnet_trt.core.version import __version__
+
+__all__ = ["__version__"]

@@ -32,9 +32,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.signals import one_line
-from stmfnet_trt.warp_op import OP_NAME, PLUGIN_NAMESPACE, PLUGIN_VERSION
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.signals import one_line
+from stmfnet_trt.core.warp_op import OP_NAME, PLUGIN_NAMESPACE, PLUGIN_VERSION
 
 TRT_PLUGIN_LIB_NAME = "libstmfnet_trt_plugins.so"
 ORT_OPS_LIB_NAME = "libstmfnet_trt_ort_ops.so"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 DEMO_CHECKPOINT = Path(__file__).parent / "weights" / "stmfnet_mini_demo.pth"
 # The demo weights' exported graphs, shipped so that an install without torch runs them (the cache
@@ -20,6 +20,8 @@ BUNDLED_ONNX_DIR = Path(__file__).parent / "weights" / "onnx"
 # cpu: ONNX Runtime with our op library; plugin: TensorRT (engine_for_run); portable: ONNX Runtime
 # where the op library does not load (plugins.default_ort_variant).
 BUNDLED_VARIANTS = ("cpu", "plugin", "portable")
+# Random-init weights (plumbing checks) are seeded; exports and their caches use this seed.
+RANDOM_INIT_SEED = 0
 
 NO_CHECKPOINT_MESSAGE = (
     "no checkpoint given and no demo weights are installed. Pass --checkpoint PATH with a file in the "

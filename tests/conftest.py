@@ -89,7 +89,7 @@ def exported(tmp_path_factory) -> dict[str, Path]:
     The random-stats checkpoint has strong heads and non-default norms, so parity on it means
     something; the export itself already checks parity at 256x384.
     """
-    from stmfnet_trt.export.contract import VARIANTS
+    from stmfnet_trt.core.contract import VARIANTS
     from stmfnet_trt.export.exporter import ExportOptions, export_onnx
 
     folder = tmp_path_factory.mktemp("onnx")

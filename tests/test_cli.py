@@ -88,9 +88,9 @@ def test_run_matches_backend_output_frame_for_frame(tmp_path):
 
     With the demo weights: random-init weights overshoot [0, 1] past the divergence margin here,
     and the scheduler rightly writes a blend instead (test_run_warns_when_the_network_diverges)."""
-    from stmfnet_trt.runtime.scheduler import VALID_OUTPUT_MARGIN
-    from stmfnet_trt.runtime.torch_backend import TorchBackend, TorchOptions
-    from stmfnet_trt.runtime.video import to_model_frame, to_video_frame
+    from stmfnet_trt.core.frames import to_model_frame, to_video_frame
+    from stmfnet_trt.runtime.backends.torch_backend import TorchBackend, TorchOptions
+    from stmfnet_trt.runtime.scheduling.scheduler import VALID_OUTPUT_MARGIN
     from stmfnet_trt.weights import DEMO_CHECKPOINT
 
     rng = np.random.default_rng(1)
@@ -207,7 +207,7 @@ def read_folder_frames(folder: Path) -> np.ndarray:
 
 def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monkeypatch):
     from stmfnet_trt import cli as cli_module
-    from stmfnet_trt.runtime.blend_backend import BlendBackend
+    from stmfnet_trt.runtime.backends.blend import BlendBackend
 
     class Diverging(BlendBackend):
         def _interpolate(self, windows):

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, UserError
 from stmfnet_trt.io import DEFAULT_FOLDER_FPS, open_sink, open_source
 from stmfnet_trt.io import video_sink as video_sink_module
 from stmfnet_trt.io.atomic import OUTPUT_MARKER, folder_entries_of_ours

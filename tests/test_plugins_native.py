@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stmfnet_trt import plugins, upsample_conv_op, warp_op
+from stmfnet_trt import plugins
+from stmfnet_trt.core import upsample_conv_op, warp_op
 
 REPO = Path(__file__).resolve().parents[1]
 WARP_DIR = REPO / "plugins" / "adaptive_warp"
@@ -283,7 +284,7 @@ def test_cuda_preset_has_sm80_and_every_target_nvcc_offers_with_ptx_of_the_newes
 
 def test_driver_floor_is_one_line_naming_the_fix():
     library = library_or_skip(plugins.trt_plugin_library_path)
-    from stmfnet_trt.runtime.cuda_binding import plugin_driver_problem
+    from stmfnet_trt.runtime.cuda.binding import plugin_driver_problem
 
     problem = plugin_driver_problem(library, 12060)  # JetPack 6's CUDA 12.6 driver
     built_major = problem and int(

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.core.contract import check_frame_size
+from stmfnet_trt.core.errors import InputError, UserError
 from stmfnet_trt.io import open_sink, open_source
 from stmfnet_trt.io.frame_sink import FrameSink
 from stmfnet_trt.io.video_sink import VIDEO_SUFFIXES
-from stmfnet_trt.model.padding import check_frame_size
-from stmfnet_trt.runtime.chunks import Chunk, plan_chunks
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.video import MIN_FRAMES
+from stmfnet_trt.runtime.scheduling.chunks import Chunk, plan_chunks
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.video import MIN_FRAMES
 
 DEFAULT_SUFFIX = ".mp4"
 

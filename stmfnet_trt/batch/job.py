@@ -24,11 +24,11 @@ from tqdm import tqdm
 
 from stmfnet_trt.batch.assembly import VideoAssembly, output_paths
 from stmfnet_trt.batch.worker import ChunkWorker
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.chunks import Chunk
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduler import levels_for_factor
+from stmfnet_trt.runtime.scheduling.chunks import Chunk
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import levels_for_factor
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.chunks import Chunk, interpolate_chunk
-from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.chunks import Chunk, interpolate_chunk
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 
 
 class ChunkWorker:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stmfnet_trt.core.flavours import FLAVOUR_MODULES
+from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions
+
 # First module of an exporter node path -> the part of the network it belongs to.
 PARTS = (
     (re.compile(r"^AdaptiveWarp"), "warp (AdaptiveWarp plugin)"),
@@ -97,11 +100,9 @@ def profile_engine(engine: Path, windows: np.ndarray, iterations: int) -> dict[s
     One unprofiled warm-up run first: the first run of a TensorRT-RTX engine JIT-compiles
     its kernels and would dominate every median.
     """
-    from stmfnet_trt.engine.worker import MODULES
-    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
 
     with TensorRTBackend(TensorRTOptions(engine)) as backend:
-        trt = importlib.import_module(MODULES[backend.description["flavour"]])
+        trt = importlib.import_module(FLAVOUR_MODULES[backend.description["flavour"]])
 
         class Collector(trt.IProfiler):
             def __init__(self) -> None:

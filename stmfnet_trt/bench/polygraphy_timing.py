@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import INPUT_NAMES
+from stmfnet_trt.core.contract import INPUT_NAMES
+from stmfnet_trt.core.errors import UserError
 
 AVERAGE = re.compile(r"Average inference time:\s*([0-9.]+)\s*ms")
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stmfnet_trt.bench.suite import BenchRecord, Row
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io.atomic import atomic_output_path
 
 

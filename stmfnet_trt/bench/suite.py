@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from stmfnet_trt import __version__
 from stmfnet_trt.bench.device_memory import gpu_name
 from stmfnet_trt.bench.measure import measure
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.core.version import __version__
 from stmfnet_trt.export.parity import Difference
 from stmfnet_trt.runtime.backend import Backend
 
@@ -124,7 +125,6 @@ def run_suite(
     backends: dict[str, Callable[[], Backend]], options: BenchOptions, windows_for=None
 ) -> BenchRecord:
     """Time every backend (the first is the quality reference) at every size in ``options``."""
-    from stmfnet_trt.export.exporter import random_frames
 
     labels = list(backends)
     record = BenchRecord(reference=labels[0], software=_software())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import onnx
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 EXCLUDE_KEY = "exclude"
 

@@ -16,8 +16,8 @@ import numpy as np
 import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
-from stmfnet_trt.export.contract import INPUT_NAMES
-from stmfnet_trt.runtime.ort_session import create_session
+from stmfnet_trt.core.contract import INPUT_NAMES
+from stmfnet_trt.export.ort_session import create_session
 
 
 def frame_feeds(window: np.ndarray) -> dict[str, np.ndarray]:

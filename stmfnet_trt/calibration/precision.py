@@ -24,9 +24,9 @@ from stmfnet_trt.calibration.exclusions import resolve_exclusions
 from stmfnet_trt.calibration.prepare import META_PRECISION, PreparedCore, prepared_core
 from stmfnet_trt.calibration.tools import autocast_fp16, check_method, quantize_int8
 from stmfnet_trt.calibration.windows import CalibrationData
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import META_OPSET
-from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.core.contract import META_OPSET
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
 from stmfnet_trt.io.atomic import atomic_output_path
 
 PRECISIONS = ("fp16", "int8")

@@ -20,8 +20,8 @@ import onnx
 from stmfnet_trt.calibration.feeds import BoundaryRunner, CoreFeeds
 from stmfnet_trt.calibration.split import boundary_types, rejoin, split_core
 from stmfnet_trt.calibration.warp_region import WarpRegion, find_warp_region
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import META_PREFIX, OUTPUT_NAME
+from stmfnet_trt.core.contract import META_PREFIX, OUTPUT_NAME
+from stmfnet_trt.core.errors import UserError
 
 META_PRECISION = META_PREFIX + "precision"
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME
+from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.export.parity import Difference
-from stmfnet_trt.runtime.ort_session import create_session
 
 DEFAULT_THRESHOLDS_DB = {"fp16": 45.0, "int8": 32.0}
 

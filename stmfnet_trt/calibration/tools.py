@@ -22,7 +22,7 @@ from pathlib import Path
 import onnx
 from onnxruntime.quantization import CalibrationDataReader
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 CALIBRATION_METHODS = ("max", "entropy")
 QUANTIZED_OP_TYPES = ("Conv", "ConvTranspose")

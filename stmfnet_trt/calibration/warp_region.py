@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import onnx
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.upsample_conv_op import OP_NAME as CPU_ONLY_OP
-from stmfnet_trt.warp_op import OP_NAME
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.upsample_conv_op import OP_NAME as CPU_ONLY_OP
+from stmfnet_trt.core.warp_op import OP_NAME
 
 HEAD_SCOPE = re.compile(r"module(?P<role>Weight|Alpha|Beta)[12](?:_ds|_us)?")
 WARPS = 6

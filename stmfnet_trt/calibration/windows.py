@@ -27,12 +27,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stmfnet_trt.errors import InputError, UserError
-from stmfnet_trt.export.contract import pad_to_multiple
+from stmfnet_trt.core.contract import SIZE_MULTIPLE, check_frame_size, pad_to_multiple, padded_size
+from stmfnet_trt.core.errors import InputError, UserError
+from stmfnet_trt.core.frames import to_model_frame
 from stmfnet_trt.io import DEFAULT_FOLDER_FPS, open_source
-from stmfnet_trt.model.padding import SIZE_MULTIPLE, check_frame_size, padded_size
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.video import to_model_frame
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 
 WINDOW = 4  # frames t-3, t-1, t+1, t+3 = four consecutive source frames
 DEFAULT_CALIB_WINDOWS = 16

@@ -18,14 +18,15 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from stmfnet_trt.core.cache import cache_root
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.flavours import FLAVOUR_MODULES, FLAVOURS, RTX_TARGETS
+from stmfnet_trt.core.upsample_conv_op import OP_NAME as CPU_ONLY_OP
 from stmfnet_trt.engine import sidecar
 from stmfnet_trt.engine.flavours import require_flavour, worker_environment
-from stmfnet_trt.engine.request import FLAVOURS, RTX_TARGETS, BuildRequest
-from stmfnet_trt.engine.worker import MODULES
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.cache import cache_root
+from stmfnet_trt.engine.request import BuildRequest
+from stmfnet_trt.engine.worker import _device_info
 from stmfnet_trt.io.atomic import atomic_output_path
-from stmfnet_trt.upsample_conv_op import OP_NAME as CPU_ONLY_OP
 
 BUILD_TIMEOUT_S = 3600
 LOG_TAIL_CHARS = 2000
@@ -62,7 +63,6 @@ def _device_for(flavour: str) -> dict[str, str]:
     """Classic engines are tied to the build GPU; RTX engines to their target list instead."""
     if flavour == "rtx":
         return {}
-    from stmfnet_trt.engine.worker import _device_info
 
     try:
         return _device_info()
@@ -212,7 +212,7 @@ def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool 
     require_flavour(request.flavour)
     if output is not None and output.exists() and not overwrite:
         raise UserError(f"{output} exists; pass --overwrite to replace it")
-    version = importlib.import_module(MODULES[request.flavour]).__version__
+    version = importlib.import_module(FLAVOUR_MODULES[request.flavour]).__version__
     device = _device_for(request.flavour)
     if request.flavour == "tensorrt" and request.timing_cache is None:
         request = replace(request, timing_cache=str(timing_cache_path(version, device)))

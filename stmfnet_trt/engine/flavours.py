@@ -11,9 +11,9 @@ import importlib.util
 import os
 from pathlib import Path
 
-from stmfnet_trt.engine.worker import MODULES
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.cache import cache_root
+from stmfnet_trt.core.cache import cache_root
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.flavours import FLAVOUR_MODULES
 
 INSTALL_HINTS = {
     "tensorrt": "pip install 'stmfnet-trt[tensorrt]' (full TensorRT; needs an NVIDIA GPU and driver)",
@@ -23,8 +23,8 @@ INSTALL_HINTS = {
 
 def missing_flavour(flavour: str) -> str | None:
     """Why the flavour cannot build here (its Python module is not installed), or None."""
-    if importlib.util.find_spec(MODULES[flavour]) is None:
-        return f"--target {flavour} needs the {MODULES[flavour]} module: {INSTALL_HINTS[flavour]}"
+    if importlib.util.find_spec(FLAVOUR_MODULES[flavour]) is None:
+        return f"--target {flavour} needs the {FLAVOUR_MODULES[flavour]} module: {INSTALL_HINTS[flavour]}"
     return None
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt import __version__
+from stmfnet_trt.core.cache import cache_root
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.core.hashing import file_sha256
+from stmfnet_trt.core.version import __version__
 from stmfnet_trt.engine.request import ProfileShapes
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.cache import cache_root
-from stmfnet_trt.export.exporter import random_frames
-from stmfnet_trt.hashing import file_sha256
 from stmfnet_trt.io.atomic import atomic_output_path
 
 LOW_PRECISIONS = ("fp16", "int8")
@@ -213,7 +213,7 @@ def engine_gate(engine: Path, fp32_onnx: Path, settings: PrecisionSettings):
     targets); the ONNX Runtime gate still stands for the model's numerics then.
     """
     from stmfnet_trt.calibration.quality import compare_outputs, model_outputs
-    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
+    from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
 
     try:
         description = check_engine(engine)

@@ -10,15 +10,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import INPUT_NAMES
-from stmfnet_trt.model.padding import SIZE_MULTIPLE
+from stmfnet_trt.core.contract import INPUT_NAMES, SIZE_MULTIPLE
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.flavours import DEFAULT_RTX_TARGETS
 
 DEFAULT_WORKSPACE_MB = 4096
-FLAVOURS = ("tensorrt", "rtx")
-# TensorRT-RTX's compute-capability targets (tensorrt_rtx.ComputeCapability): desktop/RTX only.
-RTX_TARGETS = (75, 80, 86, 89, 120, 121)
-DEFAULT_RTX_TARGETS = (86, 89)
 
 
 @dataclass(frozen=True)

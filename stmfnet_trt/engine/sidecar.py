@@ -24,10 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stmfnet_trt import __version__
-from stmfnet_trt.engine.request import FLAVOURS, BuildRequest, ProfileShapes
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.flavours import FLAVOURS
+from stmfnet_trt.core.hashing import file_sha256
+from stmfnet_trt.core.version import __version__
+from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
 
 SIDECAR_SUFFIX = ".json"
 # Fields that decide whether an engine can be reused for a request (the cache key).

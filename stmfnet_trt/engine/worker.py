@@ -17,9 +17,10 @@ import os
 import sys
 from pathlib import Path
 
+from stmfnet_trt.core.flavours import FLAVOUR_MODULES
 from stmfnet_trt.engine.request import BuildRequest
-
-MODULES = {"tensorrt": "tensorrt", "rtx": "tensorrt_rtx"}
+from stmfnet_trt.runtime.cuda.binding import plugin_driver_problem
+from stmfnet_trt.runtime.cuda.memory import current_device
 
 
 def _device_info() -> dict[str, str]:
@@ -28,7 +29,6 @@ def _device_info() -> dict[str, str]:
     Through the runtime's binding choice (cuda-python or pycuda, ``$STMFNET_CUDA_BINDING``), so a
     machine with only pycuda (stock JetPack images) builds as well as it runs.
     """
-    from stmfnet_trt.runtime.cuda_memory import current_device
 
     return current_device()
 
@@ -59,7 +59,7 @@ def _configure(trt, builder, request: BuildRequest, report: dict):
 
 
 def build(request: BuildRequest, engine_out: Path, report: dict) -> bool:
-    trt = importlib.import_module(MODULES[request.flavour])
+    trt = importlib.import_module(FLAVOUR_MODULES[request.flavour])
     report["version"] = trt.__version__
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -69,8 +69,6 @@ def build(request: BuildRequest, engine_out: Path, report: dict) -> bool:
         report["error"] = f"plugin library {request.plugin} did not register AdaptiveWarp v1 (stmfnet_trt)"
         return False
     if request.flavour == "tensorrt":  # classic builds run the plugin's kernel to time it
-        from stmfnet_trt.runtime.cuda_binding import plugin_driver_problem
-
         problem = plugin_driver_problem(request.plugin)
         if problem is not None:
             report["error"] = problem

@@ -27,16 +27,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.evaluate.metrics import psnr, ssim
 from stmfnet_trt.evaluate.minterpolate import find_ffmpeg, minterpolate_midpoints
 from stmfnet_trt.evaluate.pictures import write_comparison
 from stmfnet_trt.evaluate.windows import INPUTS, TARGET, WINDOW, bad_pairs, clean_starts
 from stmfnet_trt.io import open_source
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.blend_backend import BlendBackend
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.video import to_model_frame, to_video_frame
+from stmfnet_trt.runtime.backends.blend import BlendBackend
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 
 MODEL = "model"
 BLEND = "blend"

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.video import to_model_frame
+from stmfnet_trt.core.frames import to_model_frame
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 
 WINDOW = 7
 TARGET = 3

@@ -9,28 +9,12 @@ looked up first, so the default weights run without torch right after ``pip inst
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
-from stmfnet_trt import __version__
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import GRAPH_REVISION, OPSET
-from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.core.cache import cache_root, onnx_cache_key
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.weights import BUNDLED_ONNX_DIR, BUNDLED_VARIANTS, DEMO_CHECKPOINT
-
-CACHE_ENV = "STMFNET_TRT_CACHE"
-
-
-def cache_root() -> Path:
-    """The user's cache folder for exports (and, later, engines)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "stmfnet-trt"
-
-
-def onnx_cache_key(checkpoint_sha256: str, variant: str) -> str:
-    return f"{checkpoint_sha256[:16]}-{variant}-opset{OPSET}-g{GRAPH_REVISION}-v{__version__}.onnx"
 
 
 def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool = True) -> Path:

@@ -16,9 +16,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
-from stmfnet_trt.export.parity import ParityReport
+from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames, to_model_frame
+from stmfnet_trt.core.warp_op import OP_DOMAIN, OP_NAME
+from stmfnet_trt.export.exporter import op_histogram
+from stmfnet_trt.export.ort_session import create_session
+from stmfnet_trt.export.parity import ParityReport, reference_output
+from stmfnet_trt.io import open_source
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,6 @@ class ModelSummary:
 
 def summarize(path: str | Path) -> ModelSummary:
     """Read an ONNX file's structure without running it; a corrupt file is a clear error."""
-    from stmfnet_trt.export.exporter import op_histogram
-    from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
     path = Path(path)
     if not path.is_file():
@@ -77,8 +80,6 @@ def _reference_runner(model):
     """A Polygraphy runner around the PyTorch reference (Polygraphy's own needs CUDA)."""
     from polygraphy.backend.base import BaseRunner
     from polygraphy.common import TensorMetadata
-
-    from stmfnet_trt.export.parity import reference_output
 
     class ReferenceRunner(BaseRunner):
         def __init__(self) -> None:
@@ -109,15 +110,11 @@ def _reference_runner(model):
 def _onnx_runner(path: Path, threads: int | None):
     from polygraphy.backend.onnxrt import OnnxrtRunner
 
-    from stmfnet_trt.runtime.ort_session import create_session
-
     return OnnxrtRunner(create_session(path, threads=threads), name=f"onnxruntime:{path.name}")
 
 
 def real_frame_feeds(clip: str | Path, count: int = 1) -> list[dict[str, np.ndarray]]:
     """Windows of four consecutive frames from a clip, padded to the graph's contract."""
-    from stmfnet_trt.io import open_source
-    from stmfnet_trt.runtime.video import to_model_frame
 
     with open_source(clip, assume_constant_rate=True) as source:  # only its first frames
         frames = []
@@ -135,7 +132,6 @@ def real_frame_feeds(clip: str | Path, count: int = 1) -> list[dict[str, np.ndar
 
 
 def random_feeds(sizes: list[tuple[int, int]], seed: int | None = None) -> list[dict[str, np.ndarray]]:
-    from stmfnet_trt.export.exporter import random_frames
 
     rng = np.random.default_rng(seed)
     feeds = []

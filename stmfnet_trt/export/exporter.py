@@ -12,12 +12,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import onnx
 
-from stmfnet_trt import __version__
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import (
+from stmfnet_trt.core.contract import (
     CONTRACT_TEXT,
     CUSTOM_WARP_VARIANTS,
     INPUT_NAMES,
@@ -30,15 +27,17 @@ from stmfnet_trt.export.contract import (
     OUTPUT_NAME,
     VARIANTS,
 )
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.hashing import file_sha256
+from stmfnet_trt.core.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
+from stmfnet_trt.core.version import __version__
+from stmfnet_trt.core.warp_op import OP_DOMAIN, OP_NAME
 from stmfnet_trt.export.parity import PARITY_TOLERANCE, ParityReport, check_parity
-from stmfnet_trt.hashing import file_sha256
 from stmfnet_trt.io.atomic import atomic_output_path
-from stmfnet_trt.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
-from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
+from stmfnet_trt.weights import RANDOM_INIT_SEED
 
 # Example frames for tracing; any size obeying the contract gives the same graph.
 TRACE_SHAPE = (1, 3, 256, 384)
-RANDOM_INIT_SEED = 0
 # Custom nodes each variant's graph must hold: six warps (two frames x three scales); in the cpu
 # variant also the twelve upsampling heads' tails (three roles x two frames x two scales).
 EXPECTED_CUSTOM_NODES = {
@@ -182,11 +181,3 @@ def export_onnx(
                 raise UserError(f"export parity failed, nothing written: {report.parity.summary()}")
     report.seconds = time.perf_counter() - started
     return report
-
-
-def random_frames(shape: tuple[int, ...], seed: int | None = None) -> np.ndarray:
-    """Smooth random frames in [0, 1] (low-resolution noise upsampled), like real images."""
-    rng = np.random.default_rng(seed)
-    *lead, height, width = shape
-    low = rng.random((*lead, -(-height // 8), -(-width // 8)), dtype=np.float32)
-    return np.ascontiguousarray(low.repeat(8, axis=-2).repeat(8, axis=-1)[..., :height, :width])

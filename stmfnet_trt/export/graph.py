@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stmfnet_trt.export.contract import CUSTOM_WARP_VARIANTS, VARIANTS
+from stmfnet_trt.core.contract import CUSTOM_WARP_VARIANTS, VARIANTS
 from stmfnet_trt.export.rewrites import rewrite_for_onnx_runtime
 from stmfnet_trt.model.network import STMFNetMini
 from stmfnet_trt.model.warp import adaptive_warp

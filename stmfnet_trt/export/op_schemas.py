@@ -9,9 +9,9 @@ from __future__ import annotations
 import onnx
 from onnx.defs import OpSchema
 
-from stmfnet_trt.upsample_conv_op import ATTR_SCALE
-from stmfnet_trt.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
-from stmfnet_trt.warp_op import ATTR_DILATION, ATTR_KERNEL_SIZE, ATTR_SOFTMAX, OP_DOMAIN, OP_NAME
+from stmfnet_trt.core.upsample_conv_op import ATTR_SCALE
+from stmfnet_trt.core.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
+from stmfnet_trt.core.warp_op import ATTR_DILATION, ATTR_KERNEL_SIZE, ATTR_SOFTMAX, OP_DOMAIN, OP_NAME
 
 OPSET_VERSION = 1
 INPUTS = ("image", "weight", "offset_v", "offset_h")

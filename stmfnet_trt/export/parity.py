@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME
+from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.export.ort_session import create_session
 
 # What "the same model" means after an export. The network has genuine discontinuities: the warp
 # truncates sample coordinates toward zero and clamps them (the official semantics), so an offset
@@ -110,7 +112,6 @@ def reference_output(model, frames: np.ndarray) -> np.ndarray:
 
 def onnx_output(path: str | Path, frames: np.ndarray, session=None) -> np.ndarray:
     """Run an exported graph on padded frames (N, 4, 3, H, W) in ONNX Runtime."""
-    from stmfnet_trt.runtime.ort_session import create_session
 
     session = session or create_session(path)
     feeds = {name: np.ascontiguousarray(frames[:, i]) for i, name in enumerate(INPUT_NAMES)}
@@ -126,7 +127,6 @@ def check_parity(
     seed: int | None = PARITY_SEED,
 ) -> ParityReport:
     """Compare an ONNX file with the torch model on seeded smooth random frames of ``size``."""
-    from stmfnet_trt.export.exporter import random_frames
 
     frames = random_frames((batch, len(INPUT_NAMES), 3, *size), seed)
     return ParityReport.between(

@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.onnx import symbolic_helper
 
-from stmfnet_trt.export.contract import OPSET
-from stmfnet_trt.upsample_conv_op import ATTR_SCALE, OP_NAME
-from stmfnet_trt.warp_op import OP_DOMAIN
+from stmfnet_trt.core.contract import OPSET
+from stmfnet_trt.core.upsample_conv_op import ATTR_SCALE, OP_NAME
+from stmfnet_trt.core.warp_op import OP_DOMAIN
 
 TORCH_OP_NAME = "stmfnet_trt::upsample_conv3x3"
 TAPS = 9  # 3 x 3

@@ -12,9 +12,9 @@ import math
 import torch
 from torch.onnx import symbolic_helper
 
-from stmfnet_trt.export.contract import OPSET
+from stmfnet_trt.core.contract import OPSET
+from stmfnet_trt.core.warp_op import OP_DOMAIN, OP_NAME, PLUGIN_NAMESPACE, PLUGIN_VERSION
 from stmfnet_trt.model.warp import adaptive_warp
-from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME, PLUGIN_NAMESPACE, PLUGIN_VERSION
 
 TORCH_OP_NAME = "stmfnet_trt::adaptive_warp"
 

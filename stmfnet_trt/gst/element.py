@@ -44,18 +44,18 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstVideo", "1.0")
 from gi.repository import GLib, GObject, Gst, GstVideo  # noqa: E402
 
-from stmfnet_trt.errors import UserError  # noqa: E402
+from stmfnet_trt.core.contract import check_frame_size  # noqa: E402
+from stmfnet_trt.core.errors import UserError  # noqa: E402
+from stmfnet_trt.core.frames import to_model_frame, to_video_frame  # noqa: E402
 from stmfnet_trt.io.y4m import matrix_for_size  # noqa: E402
 from stmfnet_trt.io.yuv import Colour, FrameConverter, PlaneLayout  # noqa: E402
-from stmfnet_trt.model.padding import check_frame_size  # noqa: E402
 from stmfnet_trt.runtime.backend import Backend  # noqa: E402
-from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector  # noqa: E402
-from stmfnet_trt.runtime.scheduler import (  # noqa: E402
+from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector  # noqa: E402
+from stmfnet_trt.runtime.scheduling.scheduler import (  # noqa: E402
     SchedulerStats,
     interpolate_stream,
     levels_for_factor,
 )
-from stmfnet_trt.runtime.video import to_model_frame, to_video_frame  # noqa: E402
 
 # GStreamer format -> FFmpeg pixel format (io/yuv.py's layouts).
 FORMATS = {"RGB": "rgb24", "I420": "yuv420p", "NV12": "nv12", "Y444": "yuv444p", "GRAY8": "gray"}

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 OUTPUT_MARKER = ".stmfnet-trt-output"
 _TEMP_TAG = "partial"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io.frame_source import FrameSource
 from stmfnet_trt.io.images import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, read_image
 

@@ -14,7 +14,7 @@ from types import TracebackType
 
 import numpy as np
 
-from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, UserError
 from stmfnet_trt.io.atomic import AtomicOutput
 
 

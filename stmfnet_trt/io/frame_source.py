@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.closeable import Closeable
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.closeable import Closeable
+from stmfnet_trt.core.errors import InputError
 
 # The largest frame any reader accepts: 8192 x 8192 (8K UHD is 7680 x 4320). Checked against
 # the size a file's header declares before anything is decoded, so that a few forged bytes

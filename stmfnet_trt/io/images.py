@@ -27,7 +27,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io.frame_source import check_frame_pixels
 from stmfnet_trt.io.orientation import EXIF_ORIENTATIONS, Orientation
 

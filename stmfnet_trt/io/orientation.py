@@ -17,7 +17,7 @@ import av
 import numpy as np
 from av.sidedata.sidedata import Type as SideDataType
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 
 # A display matrix entry counts as zero when it is below this fraction of the largest one:
 # matrices written through 16.16 fixed point carry rounding noise, never a real shear.

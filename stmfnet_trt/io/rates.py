@@ -16,7 +16,7 @@ import heapq
 from dataclasses import dataclass
 from fractions import Fraction
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 # Matroska stores frame durations in whole nanoseconds (and timestamps in milliseconds), so an
 # NTSC rate such as 60000/1001 reads back as 19001/317. A rate this close to a standard one is

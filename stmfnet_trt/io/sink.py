@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io.atomic import check_replaceable_folder
 from stmfnet_trt.io.folder_sink import FolderSink
 from stmfnet_trt.io.frame_sink import FrameSink

@@ -7,7 +7,7 @@ import stat
 from fractions import Fraction
 from pathlib import Path
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io.folder_source import FolderSource
 from stmfnet_trt.io.frame_source import FrameSource
 from stmfnet_trt.io.rates import as_fps

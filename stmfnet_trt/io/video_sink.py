@@ -26,7 +26,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io.atomic import AtomicOutput
 from stmfnet_trt.io.audio import AudioTransfer
 from stmfnet_trt.io.frame_sink import FrameSink

@@ -47,7 +47,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, UserError
 from stmfnet_trt.io.frame_source import FrameSource, check_frame_pixels
 from stmfnet_trt.io.orientation import Orientation, frame_orientation
 from stmfnet_trt.io.rates import IntervalCheck, checked_rate, snap_standard_rate

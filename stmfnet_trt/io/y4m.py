@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io.yuv import Colour, PlaneLayout
 
 MAGIC = b"YUV4MPEG2"

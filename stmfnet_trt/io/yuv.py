@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 
 # FFmpeg pixel format -> (bytes per pixel of each plane, (horizontal, vertical) subsampling of
 # each plane). NV12's second plane holds interleaved U and V: 2 bytes per (subsampled) pixel.

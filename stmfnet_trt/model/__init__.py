@@ -3,7 +3,7 @@
 Public API: ``STMFNetMini`` (the network), ``load_model`` / ``save_checkpoint`` (published
 checkpoint layout, strict loading), ``adaptive_warp`` (the warp oracle).
 
-Imported lazily: ``stmfnet_trt.model.padding`` (the size contract) is torch-free and used by the
+Imported lazily: ``stmfnet_trt.core.contract`` (the size contract) is torch-free and used by the
 lean runtimes, which must not pull in torch through this package.
 """
 

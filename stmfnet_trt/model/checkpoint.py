@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from stmfnet_trt.errors import CheckpointError
-from stmfnet_trt.hashing import file_sha256  # noqa: F401  (re-exported: callers import it from here)
+from stmfnet_trt.core.errors import CheckpointError
+from stmfnet_trt.core.hashing import file_sha256  # noqa: F401  (re-exported: callers import it from here)
 from stmfnet_trt.model.network import STMFNetMini
 
 STATE_DICT_KEY = "state_dict"

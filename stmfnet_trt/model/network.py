@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stmfnet_trt.core.contract import SIZE_MULTIPLE, check_frame_size, padded_size
 from stmfnet_trt.model.feature import UMultiScaleResNext
 from stmfnet_trt.model.gridnet import GridNet
 from stmfnet_trt.model.heads import KernelEstimation
-from stmfnet_trt.model.padding import SIZE_MULTIPLE, check_frame_size, padded_size
 from stmfnet_trt.model.scales import Upsampler8Tap, gaussian_downscale
 from stmfnet_trt.model.texture import TextureGenerator
 from stmfnet_trt.model.warp import adaptive_warp, replicate_pad_for_warp

@@ -8,12 +8,14 @@ scene cuts, padding policy and encoding live once, in the scheduler, not in each
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
-from stmfnet_trt.closeable import Closeable
-from stmfnet_trt.errors import InputError
-from stmfnet_trt.model.padding import check_frame_size
+from stmfnet_trt.core.closeable import Closeable
+from stmfnet_trt.core.contract import check_frame_size
+from stmfnet_trt.core.errors import InputError
 
 WINDOW_FRAMES = 4
 CHANNELS = 3
@@ -53,6 +55,10 @@ class Backend(Closeable, abc.ABC):
     """
 
     name: str = "backend"
+    # Optional capability: the backend runs a whole x2 level of a frame stream itself
+    # (``double_frame_rate``), yielding exactly the scheduler's frames; the TensorRT backend does,
+    # keeping frames on the GPU. Declared here so the scheduler asks the flag, not ``getattr``.
+    runs_own_x2_level: bool = False
 
     def interpolate(self, windows: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
         """Middle frames (N, 3, H, W) float32 of ``windows``; not clamped (the network's output).
@@ -66,6 +72,16 @@ class Backend(Closeable, abc.ABC):
         if out.shape != expected:
             raise RuntimeError(f"{self.name} backend returned {out.shape}, expected {expected}")
         return out
+
+    def double_frame_rate(
+        self, frames: Iterable[np.ndarray], detector: Any, batch_size: int, stats: Any
+    ) -> Iterator[np.ndarray]:
+        """The scheduler's x2 level run by the backend (only where ``runs_own_x2_level``).
+
+        ``detector`` and ``stats`` are the scheduler's ``SceneCutDetector`` and ``SchedulerStats``
+        (typed loosely: this protocol sits below the scheduling layer that defines them).
+        """
+        raise NotImplementedError(f"the {self.name} backend runs no x2 level of its own")
 
     @abc.abstractmethod
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:

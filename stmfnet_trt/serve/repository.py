@@ -33,12 +33,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.warp_op import OP_DOMAIN
 from stmfnet_trt.engine.request import ProfileShapes
 from stmfnet_trt.engine.sidecar import sha256_of, sidecar_path, verify_engine
-from stmfnet_trt.errors import UserError
 from stmfnet_trt.io.atomic import AtomicOutput
 from stmfnet_trt.plugins import ort_op_library_path, trt_plugin_library_path
-from stmfnet_trt.serve.model_io import (
+from stmfnet_trt.runtime.backends.triton_model import (
     CONFIG_DATATYPE,
     DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MODEL_NAME,
@@ -48,7 +49,6 @@ from stmfnet_trt.serve.model_io import (
     OUTPUT_NAME,
     WINDOW_DIMS,
 )
-from stmfnet_trt.warp_op import OP_DOMAIN
 
 ENGINE_SUFFIXES = (".plan", ".engine", ".trt")
 PLUGINS_DIR = "plugins"

@@ -53,9 +53,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.serve.model_io import (
+from stmfnet_trt.runtime.backends.triton_model import (
     DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIDE,

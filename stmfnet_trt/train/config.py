@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.train import PRECISIONS
 from stmfnet_trt.train.losses import DEFAULT_ALPHA, SIZE_DIVISOR
 

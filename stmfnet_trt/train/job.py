@@ -10,10 +10,10 @@ from typing import Any
 
 import torch
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.model.checkpoint import load_model
 from stmfnet_trt.model.network import STMFNetMini
-from stmfnet_trt.runtime.torch_backend import resolve_device
+from stmfnet_trt.runtime.backends.torch_backend import resolve_device
 from stmfnet_trt.train.config import TrainConfig
 from stmfnet_trt.train.data import DataOptions, TrainingData, validation_windows
 from stmfnet_trt.train.sources import discover_sources, load_clip, load_photo

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, UserError
 from stmfnet_trt.evaluate.windows import WINDOW, bad_pairs, clean_starts
 from stmfnet_trt.io import open_source
 from stmfnet_trt.io.folder_source import list_images
 from stmfnet_trt.io.images import IMAGE_SUFFIXES, read_image
-from stmfnet_trt.runtime.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 
 DEFAULT_HOLDOUT = 0.15
 # Mean absolute difference (in [0, 1] units) below which a frame counts as a repeat. Big Buck

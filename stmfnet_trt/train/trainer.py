@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from stmfnet_trt.errors import CheckpointError, UserError
+from stmfnet_trt.core.errors import CheckpointError, UserError
+from stmfnet_trt.core.frames import to_video_frame
 from stmfnet_trt.evaluate.metrics import psnr
 from stmfnet_trt.io.atomic import atomic_output_path
 from stmfnet_trt.model.checkpoint import (
@@ -38,7 +39,6 @@ from stmfnet_trt.model.checkpoint import (
     load_checkpoint_file,
     save_checkpoint,
 )
-from stmfnet_trt.runtime.video import to_video_frame
 from stmfnet_trt.train.config import TrainConfig
 from stmfnet_trt.train.data import Batch, TrainingData, split_window
 from stmfnet_trt.train.losses import distillation_loss

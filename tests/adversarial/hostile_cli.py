@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from stmfnet_trt.export.contract import (
+from stmfnet_trt.core.contract import (
     CONTRACT_TEXT,
     INPUT_NAMES,
     META_CHECKPOINT_SHA256,

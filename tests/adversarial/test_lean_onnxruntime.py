@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from hostile_cli import assert_one_line_error, cli_env, run_cli
 
-from stmfnet_trt.export.cache import onnx_cache_key
-from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.core.cache import onnx_cache_key
+from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.io import open_source
 from stmfnet_trt.weights import DEMO_CHECKPOINT
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hostile_cli import CLI, assert_one_line_error, cli_env, hidden_leftovers, run_cli
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io import open_sink
 from stmfnet_trt.io.atomic import OUTPUT_MARKER, AtomicOutput, OutputBusyError
 

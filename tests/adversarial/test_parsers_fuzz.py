@@ -14,9 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stmfnet_trt.engine.sidecar import EngineTrustError, parse_sidecar
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import (
+from stmfnet_trt.core.contract import (
     CONTRACT_TEXT,
     INPUT_NAMES,
     META_CHECKPOINT_SHA256,
@@ -26,8 +24,10 @@ from stmfnet_trt.export.contract import (
     TensorInfo,
     check_export_contract,
 )
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.signals import describe_os_error
+from stmfnet_trt.engine.sidecar import EngineTrustError, parse_sidecar
 from stmfnet_trt.io.atomic import OUTPUT_MARKER, folder_entries_of_ours
-from stmfnet_trt.signals import describe_os_error
 
 BOUNDED = settings(
     max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.function_scoped_fixture]

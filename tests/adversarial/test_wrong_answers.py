@@ -15,13 +15,10 @@ import torch
 from hostile_cli import STAMP, assert_one_line_error, foreign_onnx, run_cli
 from onnx import TensorProto
 
-from stmfnet_trt.export.contract import (
-    INPUT_NAMES,
-    META_CONTRACT,
-)
+from stmfnet_trt.core.contract import INPUT_NAMES, META_CONTRACT
 from stmfnet_trt.io import open_source
 from stmfnet_trt.model.checkpoint import load_checkpoint_file
-from stmfnet_trt.runtime.scheduler import SchedulerStats, settled
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, settled
 
 
 def test_an_onnx_file_without_our_metadata_is_refused_unless_forced(tmp_path, short_clip):

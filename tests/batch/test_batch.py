@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cubic_backend import CubicBackend
 
 from stmfnet_trt.io import open_sink, open_source
-from stmfnet_trt.runtime.cubic_backend import CubicBackend
-from stmfnet_trt.runtime.video import RunOptions, interpolate_video
+from stmfnet_trt.runtime.scheduling.video import RunOptions, interpolate_video
 
 ray = pytest.importorskip("ray", reason="the batch extra (ray) is not installed: pip install ray")
 
@@ -69,7 +69,9 @@ def clips(assets_dir, tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def local_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    # Workers cannot import the tests' modules: ship these two by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.register_pickle_by_value(sys.modules[CubicBackend.__module__])
     yield
     ray.shutdown()
 

@@ -11,9 +11,9 @@ from stmfnet_trt.bench.measure import Latency, measure
 from stmfnet_trt.bench.report import table, write_json, write_plot
 from stmfnet_trt.bench.suite import BenchOptions, parse_size, run_suite
 from stmfnet_trt.cli import main
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.blend_backend import BlendBackend
+from stmfnet_trt.runtime.backends.blend import BlendBackend
 
 
 class FirstFrame(Backend):

@@ -22,7 +22,7 @@ from stmfnet_trt.bench.device_memory import cuda_context_exists, device_memory_i
 from stmfnet_trt.bench.measure import PeakMemory, measure
 from stmfnet_trt.bench.report import table, write_json
 from stmfnet_trt.bench.suite import BenchOptions, run_suite
-from stmfnet_trt.runtime.blend_backend import BlendBackend
+from stmfnet_trt.runtime.backends.blend import BlendBackend
 
 MiB = 2**20
 REPO = Path(__file__).resolve().parents[2]

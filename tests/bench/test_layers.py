@@ -58,9 +58,9 @@ def test_layers_needs_engines(capsys):
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None, reason="needs the tensorrt module")
 def test_engine_profile_reports_six_warp_layers(exported, tmp_path):
     from stmfnet_trt.bench.layers import profile_engine
+    from stmfnet_trt.core.frames import random_frames
     from stmfnet_trt.engine.build import build_engine
     from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
-    from stmfnet_trt.export.exporter import random_frames
     from stmfnet_trt.plugins import trt_plugin_library_path
 
     request = BuildRequest(

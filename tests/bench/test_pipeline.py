@@ -10,8 +10,8 @@ import pytest
 from bench_scripts import bench_script
 
 from stmfnet_trt.cli import build_parser
-from stmfnet_trt.errors import InputError
-from stmfnet_trt.runtime.blend_backend import BlendBackend
+from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.runtime.backends.blend import BlendBackend
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +20,8 @@ def pipeline():
         yield module
 
 
-FLUSH = ("/repo/stmfnet_trt/runtime/scheduler.py", 153, "flush")
-HISTOGRAMS = ("/repo/stmfnet_trt/runtime/scene.py", 33, "_histograms")
+FLUSH = ("/repo/stmfnet_trt/runtime/scheduling/scheduler.py", 153, "flush")
+HISTOGRAMS = ("/repo/stmfnet_trt/runtime/scheduling/scene.py", 33, "_histograms")
 WRITE = ("/repo/stmfnet_trt/io/video_sink.py", 113, "_write")
 DECODE = ("/repo/stmfnet_trt/io/video_source.py", 285, "_decode")
 
@@ -37,7 +37,7 @@ def edge(cumulative: float) -> tuple:
 
 def test_stage_split_counts_nested_steps_once_and_the_rest_as_glue(pipeline):
     stats = {
-        ("/repo/stmfnet_trt/cli.py", 731, "main"): entry(10.0),
+        ("/repo/stmfnet_trt/cli/__init__.py", 731, "main"): entry(10.0),
         DECODE: entry(1.5),
         ("~", 0, "<method 'to_ndarray' of 'av.video.frame.VideoFrame' objects>"): entry(
             0.5, {DECODE: edge(0.5)}
@@ -51,7 +51,7 @@ def test_stage_split_counts_nested_steps_once_and_the_rest_as_glue(pipeline):
         ("~", 0, "<method 'reformat' of 'av.video.frame.VideoFrame' objects>"): entry(
             1.0, {WRITE: edge(1.0)}
         ),
-        ("/repo/stmfnet_trt/runtime/video.py", 58, "to_video_frame"): entry(1.0),
+        ("/repo/stmfnet_trt/core/frames.py", 58, "to_video_frame"): entry(1.0),
     }
     total, split = pipeline.stage_split(stats)
     assert total == 10.0
@@ -117,7 +117,7 @@ def test_every_stage_is_found_in_a_real_profile(pipeline, tmp_path):
 
 
 def test_to_video_frame_gives_the_bytes_of_clip_scale_cast_transpose():
-    from stmfnet_trt.runtime.video import to_video_frame
+    from stmfnet_trt.core.frames import to_video_frame
 
     frame = np.random.default_rng(0).uniform(-0.2, 1.2, (3, 150, 52)).astype(np.float32)  # 2.3 blocks
     frame[0, 0, :6] = [np.nan, np.inf, -np.inf, 1.0000001, 0.99999994, 0.5 / 255]
@@ -135,7 +135,7 @@ def test_to_video_frame_gives_the_bytes_of_clip_scale_cast_transpose():
 
 @pytest.mark.parametrize("dtypes", [(np.float32,) * 4, (np.float32, np.float64, np.float32, np.float32)])
 def test_window_batch_equals_a_stack_of_stacks(dtypes):
-    from stmfnet_trt.runtime.scheduler import window_batch
+    from stmfnet_trt.runtime.scheduling.scheduler import window_batch
 
     rng = np.random.default_rng(1)
     frames = [rng.random((3, 8, 10)).astype(dtype) for dtype in dtypes]
@@ -158,8 +158,8 @@ class RangeRecorder(BlendBackend):
 
 @pytest.mark.parametrize(("factor", "batch_size"), [(2, 1), (4, 3), (8, 2)])
 def test_the_scheduler_passes_each_batch_its_scanned_range(factor, batch_size):
-    from stmfnet_trt.runtime.scene import SceneCutDetector
-    from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
+    from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+    from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
 
     base = np.random.default_rng(2).uniform(0.2, 0.6, (3, 72, 80)).astype(np.float32)
     frames = [base + np.float32(0.03 * i) for i in range(8)]  # each frame its own range
@@ -173,8 +173,8 @@ def test_the_scheduler_passes_each_batch_its_scanned_range(factor, batch_size):
 
 
 def test_an_out_of_range_frame_is_refused_with_the_batch_range_as_before():
-    from stmfnet_trt.runtime.scene import SceneCutDetector
-    from stmfnet_trt.runtime.scheduler import interpolate_stream
+    from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+    from stmfnet_trt.runtime.scheduling.scheduler import interpolate_stream
 
     frames = [np.full((3, 72, 80), value, np.float32) for value in (0.2, 0.3, 1.7, 0.4)]
     with pytest.raises(InputError, match=r"got range \[0\.2, 1\.7\]"):

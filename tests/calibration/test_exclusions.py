@@ -7,7 +7,7 @@ import pytest
 
 from stmfnet_trt.calibration import load_exclusions
 from stmfnet_trt.calibration.exclusions import resolve_exclusions
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 
 def test_json_and_yaml_give_the_same_patterns(tmp_path):

@@ -21,13 +21,13 @@ from stmfnet_trt.calibration.prepare import META_PRECISION
 from stmfnet_trt.calibration.qdq import quantized_inputs
 from stmfnet_trt.calibration.quality import model_outputs
 from stmfnet_trt.calibration.warp_region import find_warp_region
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import META_OPSET
-from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.core.contract import META_OPSET
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.core.warp_op import OP_DOMAIN, OP_NAME
 from stmfnet_trt.export.op_schemas import register_op_schemas
 from stmfnet_trt.export.parity import Difference
 from stmfnet_trt.model.checkpoint import file_sha256
-from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
 FLOAT, FLOAT16, INT64 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.INT64
 

@@ -9,7 +9,7 @@ import pytest
 
 from stmfnet_trt.calibration import DEFAULT_THRESHOLDS_DB, QualityGateError, quality_gate
 from stmfnet_trt.calibration.quality import compare_outputs
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 
 
 def test_compare_outputs_reports_psnr_worst_window_and_max_abs():

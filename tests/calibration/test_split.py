@@ -11,8 +11,8 @@ import pytest
 from stmfnet_trt.calibration.prepare import prepared_core
 from stmfnet_trt.calibration.quality import model_outputs
 from stmfnet_trt.calibration.warp_region import find_warp_region
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.warp_op import OP_NAME
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.warp_op import OP_NAME
 
 TENSORRT_VARIANTS = ("plugin", "portable")
 

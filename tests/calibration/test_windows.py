@@ -16,10 +16,10 @@ from stmfnet_trt.calibration.windows import (
     resize_target,
     usable_starts,
 )
-from stmfnet_trt.errors import InputError, UserError
-from stmfnet_trt.export.contract import pad_to_multiple
+from stmfnet_trt.core.contract import pad_to_multiple
+from stmfnet_trt.core.errors import InputError, UserError
+from stmfnet_trt.core.frames import to_model_frame
 from stmfnet_trt.io import open_sink, open_source
-from stmfnet_trt.runtime.video import to_model_frame
 
 
 def write_folder(folder: Path, frames: list[np.ndarray]) -> Path:

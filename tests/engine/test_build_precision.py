@@ -165,7 +165,7 @@ def test_existing_output_is_refused_before_calibration(exported, assets_dir, tmp
 
 
 def _gpu_sm() -> int:
-    from stmfnet_trt.runtime.cuda_memory import current_device
+    from stmfnet_trt.runtime.cuda.memory import current_device
 
     return int(current_device()["compute_capability"].replace(".", ""))
 
@@ -175,7 +175,7 @@ def _gpu_sm() -> int:
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_engine_on_the_gpu_passes_the_gate_itself(exported, assets_dir, tmp_path, capsys, target, precision):
     """Where a GPU exists: the built engine runs on the held-out windows and meets the gate."""
-    from stmfnet_trt.engine.request import RTX_TARGETS
+    from stmfnet_trt.core.flavours import RTX_TARGETS
 
     module = {"tensorrt": "tensorrt", "rtx": "tensorrt_rtx"}[target]
     if importlib.util.find_spec(module) is None:

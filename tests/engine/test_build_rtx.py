@@ -13,10 +13,10 @@ from pathlib import Path
 import onnx
 import pytest
 
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine.build import build_engine
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
 from stmfnet_trt.engine.sidecar import read_sidecar, sidecar_path
-from stmfnet_trt.errors import UserError
 from stmfnet_trt.plugins import trt_plugin_library_path
 
 pytestmark = pytest.mark.skipif(

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine import build
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
-from stmfnet_trt.errors import UserError
 
 RTX_LOG = "[TRT] [E] Error Code 2: OutOfMemory (Requested size was 4302217360 bytes.)"
 BLOCKED_IMPORTS = Path(__file__).parent.parent / "runtime" / "blocked_imports"

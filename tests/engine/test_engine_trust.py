@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine import build, sidecar
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
-from stmfnet_trt.errors import UserError
 
 DATA = b"engine bytes"
 GOOD = {

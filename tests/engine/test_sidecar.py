@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine import sidecar
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
-from stmfnet_trt.errors import UserError
 
 
 @pytest.fixture

@@ -8,15 +8,16 @@ import numpy as np
 import onnx
 import pytest
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, OPSET, VARIANTS
-from stmfnet_trt.export.exporter import ExportOptions, export_onnx, random_frames
+from stmfnet_trt.core.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, OPSET, VARIANTS
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.core.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
+from stmfnet_trt.core.warp_op import OP_DOMAIN, OP_NAME
+from stmfnet_trt.export.exporter import ExportOptions, export_onnx
+from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.export.parity import Difference, onnx_output, reference_output
 from stmfnet_trt.model import load_model
 from stmfnet_trt.model.checkpoint import file_sha256
-from stmfnet_trt.runtime.ort_session import create_session
-from stmfnet_trt.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
-from stmfnet_trt.warp_op import OP_DOMAIN, OP_NAME
 
 TOLERANCE = 1e-4
 # One file, three sizes (square, wide, tall) and a batch of two: the graph is truly dynamic.

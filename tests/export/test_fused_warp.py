@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from stmfnet_trt.export.contract import OPSET
+from stmfnet_trt.core.contract import OPSET
+from stmfnet_trt.core.warp_op import OP_DOMAIN
+from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.export.warp_custom_op import warp_via_custom_op
 from stmfnet_trt.model.warp import adaptive_warp
-from stmfnet_trt.runtime.ort_session import create_session
-from stmfnet_trt.warp_op import OP_DOMAIN
 
 TOLERANCE = 1e-5  # the golden cases' FP32 tolerance (softmaxExp is within 2e-7 relative of exp)
 NAMES = ("image", "logits", "offset_v", "offset_h")

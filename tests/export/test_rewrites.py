@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.core.frames import random_frames
 from stmfnet_trt.export.rewrites import (
     TimeWindowConvTranspose3d,
     pad_grid_channels,

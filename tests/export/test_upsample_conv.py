@@ -16,12 +16,12 @@ import pytest
 import torch
 from torch import nn
 
-from stmfnet_trt.export.contract import OPSET
+from stmfnet_trt.core.contract import OPSET
+from stmfnet_trt.core.upsample_conv_op import OP_NAME
+from stmfnet_trt.core.warp_op import OP_DOMAIN
+from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.export.upsample_conv import FactoredUpsampleConv, factor_upsample_convs
 from stmfnet_trt.model.heads import KernelEstimation
-from stmfnet_trt.runtime.ort_session import create_session
-from stmfnet_trt.upsample_conv_op import OP_NAME
-from stmfnet_trt.warp_op import OP_DOMAIN
 
 # float32 sums in another order than the direct conv: a few ulp of outputs of magnitude ~10.
 TOLERANCE = 2e-5

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from reader_media import remux, write_clip
 
-from stmfnet_trt.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, UserError
 from stmfnet_trt.io import open_sink, open_source
 from stmfnet_trt.io.rates import IntervalCheck, as_fps
 from stmfnet_trt.io.video_source import TIMING_PREFIX_PACKETS

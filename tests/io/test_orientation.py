@@ -24,7 +24,7 @@ from reader_media import (
     write_clip,
 )
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io import open_sink, open_source
 from stmfnet_trt.io.images import exif_orientation
 from stmfnet_trt.io.orientation import Orientation, frame_orientation

@@ -28,7 +28,7 @@ from stmfnet_trt.io import open_source
 NOBODY = 65534
 CHILD = """
 import json, os, sys
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io import open_source
 if os.geteuid() == 0:
     os.setgroups([])

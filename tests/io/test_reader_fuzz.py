@@ -31,7 +31,7 @@ from reader_media import (
     write_clip,
 )
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io import images, open_sink, open_source
 from stmfnet_trt.io.frame_source import MAX_FRAME_PIXELS
 from stmfnet_trt.io.images import exif_orientation, read_image_header

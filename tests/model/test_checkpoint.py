@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stmfnet_trt.errors import CheckpointError
+from stmfnet_trt.core.errors import CheckpointError
 from stmfnet_trt.model import load_model, save_checkpoint
 
 

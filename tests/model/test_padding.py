@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.contract import check_frame_size, padded_size
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.model.network import pad_frames
-from stmfnet_trt.model.padding import check_frame_size, padded_size
 
 
 @pytest.mark.parametrize(("size", "padded"), [(1, 128), (96, 128), (128, 128), (129, 256), (544, 640)])

@@ -11,10 +11,11 @@ from __future__ import annotations
 import onnx
 import pytest
 
-from stmfnet_trt.export.cache import cached_onnx, onnx_cache_key
-from stmfnet_trt.export.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, META_VERSION, OPSET
+from stmfnet_trt.core.cache import onnx_cache_key
+from stmfnet_trt.core.contract import META_CHECKPOINT_SHA256, META_OPSET, META_VARIANT, META_VERSION, OPSET
+from stmfnet_trt.core.hashing import file_sha256
+from stmfnet_trt.export.cache import cached_onnx
 from stmfnet_trt.export.parity import PARITY_TOLERANCE, check_parity
-from stmfnet_trt.hashing import file_sha256
 from stmfnet_trt.weights import BUNDLED_ONNX_DIR, BUNDLED_VARIANTS, DEMO_CHECKPOINT
 
 STALE = "stale bundled exports: run `make bundled-onnx` and commit stmfnet_trt/weights/onnx/"
@@ -41,7 +42,7 @@ def reference():
 
 @pytest.mark.parametrize("variant", BUNDLED_VARIANTS)
 def test_bundled_graph_metadata_and_output_match_the_checkpoint(variant, reference):
-    from stmfnet_trt import __version__
+    from stmfnet_trt.core.version import __version__
 
     path = BUNDLED_ONNX_DIR / onnx_cache_key(file_sha256(DEMO_CHECKPOINT), variant)
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}

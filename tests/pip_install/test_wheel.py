@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from wheel_install import REPO, BuiltDist, InstalledVenv, run_checked
 
-from stmfnet_trt.export.cache import onnx_cache_key
-from stmfnet_trt.hashing import file_sha256
+from stmfnet_trt.core.cache import onnx_cache_key
+from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.io import open_source
 from stmfnet_trt.plugins import ORT_OPS_LIB_NAME, PORTABLE_COST, TRT_PLUGIN_LIB_NAME
 from stmfnet_trt.weights import BUNDLED_VARIANTS, DEMO_CHECKPOINT

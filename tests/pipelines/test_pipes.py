@@ -32,7 +32,7 @@ from pipeline_helpers import (
 from stmfnet_trt.io import open_source
 from stmfnet_trt.io.y4m import Y4MReader
 from stmfnet_trt.io.yuv import FrameConverter
-from stmfnet_trt.runtime.stream import EXIT_OUTPUT_CLOSED
+from stmfnet_trt.runtime.scheduling.stream import EXIT_OUTPUT_CLOSED
 
 pytestmark = needs_ffmpeg
 USER_ERROR = 2

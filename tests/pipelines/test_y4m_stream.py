@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from pipeline_helpers import ASSETS, ffmpeg_y4m, needs_ffmpeg, split_y4m
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io import open_source
 from stmfnet_trt.io.y4m import Y4MReader, parse_header
 from stmfnet_trt.io.yuv import FrameConverter
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.blend_backend import BlendBackend
-from stmfnet_trt.runtime.scheduler import SchedulerStats
-from stmfnet_trt.runtime.stream import StreamOptions, interpolate_y4m
-from stmfnet_trt.runtime.video import RunOptions, interpolate_video
+from stmfnet_trt.runtime.backends.blend import BlendBackend
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats
+from stmfnet_trt.runtime.scheduling.stream import StreamOptions, interpolate_y4m
+from stmfnet_trt.runtime.scheduling.video import RunOptions, interpolate_video
 
 CARPHONE = ASSETS / "carphone_12.mp4"
 

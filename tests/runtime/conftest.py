@@ -17,10 +17,13 @@ def fakes(monkeypatch) -> tuple[FakeCuda, FakeTensorRT]:
     cuda = FakeCuda("compute-first")
     trt = FakeTensorRT(cuda)
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
-    monkeypatch.setattr("stmfnet_trt.runtime.tensorrt_backend.select_binding", lambda name=None: cuda)
-    monkeypatch.setattr("stmfnet_trt.runtime.cuda_memory.select_binding", lambda name=None: cuda)
+    monkeypatch.setattr(
+        "stmfnet_trt.runtime.backends.tensorrt_backend.select_binding", lambda name=None: cuda
+    )
+    monkeypatch.setattr("stmfnet_trt.runtime.cuda.memory.select_binding", lambda name=None: cuda)
     # The registry step is TensorRT's: the fake returns the library path, as load_trt_plugin does.
     monkeypatch.setattr(
-        "stmfnet_trt.runtime.tensorrt_backend.load_trt_plugin", lambda module: trt_plugin_library_path()
+        "stmfnet_trt.runtime.backends.tensorrt_backend.load_trt_plugin",
+        lambda module: trt_plugin_library_path(),
     )
     return cuda, trt

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from stmfnet_trt.runtime.cuda_binding import CudaBinding, HostBuffer, host_view
+from stmfnet_trt.runtime.cuda.binding import CudaBinding, HostBuffer, host_view
 
 FAKE_BASE = 1 << 44
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from fake_cuda import FakeCuda, weighted
 
-from stmfnet_trt.export.contract import INPUT_NAMES, OUTPUT_NAME
+from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME
 
 
 class DataType(enum.Enum):

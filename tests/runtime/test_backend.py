@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stmfnet_trt.errors import InputError
-from stmfnet_trt.runtime.blend_backend import BlendBackend
+from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.runtime.backends.blend import BlendBackend
 
 
 def windows(shape=(2, 4, 3, 72, 80), dtype=np.float32, value=0.5):

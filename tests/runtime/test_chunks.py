@@ -10,14 +10,14 @@ import itertools
 
 import numpy as np
 import pytest
+from cubic_backend import CubicBackend
 
+from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.io import open_source
-from stmfnet_trt.runtime import chunks
-from stmfnet_trt.runtime.chunks import interpolate_chunk, plan_chunks
-from stmfnet_trt.runtime.cubic_backend import CubicBackend
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduler import interpolate_stream
-from stmfnet_trt.runtime.video import to_model_frame, to_video_frame
+from stmfnet_trt.runtime.scheduling import chunks
+from stmfnet_trt.runtime.scheduling.chunks import interpolate_chunk, plan_chunks
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import interpolate_stream
 
 DETECTOR = SceneCutDetector()
 

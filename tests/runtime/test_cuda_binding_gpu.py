@@ -19,14 +19,14 @@ pytestmark = pytest.mark.gpu
 ELEMENTS = 16 * 2**20
 
 
-MODULES = {"cuda-python": "cuda.bindings", "pycuda": "pycuda.driver"}
+FLAVOUR_MODULES = {"cuda-python": "cuda.bindings", "pycuda": "pycuda.driver"}
 
 
-@pytest.fixture(params=sorted(MODULES))
+@pytest.fixture(params=sorted(FLAVOUR_MODULES))
 def cuda(request):
     """Each binding the pipeline may run on (pycuda: JetPack images without cuda-python)."""
-    pytest.importorskip(MODULES[request.param], reason=f"{request.param} is not installed")
-    from stmfnet_trt.runtime.cuda_binding import select_binding
+    pytest.importorskip(FLAVOUR_MODULES[request.param], reason=f"{request.param} is not installed")
+    from stmfnet_trt.runtime.cuda.selection import select_binding
 
     return select_binding(request.param)
 
@@ -135,7 +135,7 @@ def test_pycuda_memory_is_in_the_primary_context_tensorrt_uses():
     pytest.importorskip("cuda.bindings", reason="cuda-python is not installed")
     from cuda.bindings import runtime
 
-    from stmfnet_trt.runtime.cuda_binding import select_binding
+    from stmfnet_trt.runtime.cuda.selection import select_binding
 
     pycuda_binding, runtime_binding = select_binding("pycuda"), select_binding("cuda-python")
     data = np.arange(256, dtype=np.float32)

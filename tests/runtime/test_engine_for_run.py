@@ -6,8 +6,8 @@ import importlib.util
 
 import pytest
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.runtime import engine_for_run as efr
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.engine import for_run as efr
 
 ORIN = {"gpu": "Orin", "compute_capability": "8.7", "integrated": True, "free_bytes": 1 << 30}
 RTX4090 = {"gpu": "RTX 4090", "compute_capability": "8.9", "integrated": False, "free_bytes": 1 << 30}
@@ -61,6 +61,6 @@ def test_out_of_memory_build_suggests_batch_or_tiling(monkeypatch, log):
     monkeypatch.setattr(efr, "select_binding", lambda: Binding())
     monkeypatch.setattr("stmfnet_trt.plugins.trt_plugin_library_path", lambda: "plugin.so")
     monkeypatch.setattr(efr, "plugin_onnx", lambda *a, **k: "model.onnx")
-    monkeypatch.setattr("stmfnet_trt.engine.build.build_engine", failing_build)
+    monkeypatch.setattr(efr, "build_engine", failing_build)
     with pytest.raises(UserError, match=r"smaller --batch-size, or tiling \(--tile\)"):
         efr.engine_for_run(None, 1080, 1920, 2, progress=False)

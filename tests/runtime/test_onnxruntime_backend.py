@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stmfnet_trt.errors import InputError
-from stmfnet_trt.export.contract import pad_to_multiple
-from stmfnet_trt.export.exporter import random_frames
-from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-from stmfnet_trt.runtime.torch_backend import TorchBackend, TorchOptions
+from stmfnet_trt.core.contract import pad_to_multiple
+from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+from stmfnet_trt.runtime.backends.torch_backend import TorchBackend, TorchOptions
 
 
 def test_pad_to_multiple_reflects_bottom_right():
@@ -45,7 +45,8 @@ def test_lean_path_imports_neither_torch_nor_onnx(exported):
 
     script = (
         "import sys, numpy as np\n"
-        "from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions\n"
+        "from stmfnet_trt.runtime.backends.onnxruntime_backend import (\n"
+        "    OnnxRuntimeBackend, OnnxRuntimeOptions)\n"
         f"backend = OnnxRuntimeBackend(OnnxRuntimeOptions(model={str(exported['plugin'])!r}, threads=1))\n"
         "out = backend.interpolate(np.full((1, 4, 3, 128, 128), 0.5, np.float32))\n"
         "assert out.shape == (1, 3, 128, 128)\n"
@@ -58,7 +59,7 @@ def test_lean_path_imports_neither_torch_nor_onnx(exported):
 @pytest.mark.parametrize("variant", ["plugin", "cpu"])
 def test_custom_op_graph_without_the_op_library_says_what_to_do(exported, monkeypatch, variant):
     from stmfnet_trt import plugins
-    from stmfnet_trt.errors import UserError
+    from stmfnet_trt.core.errors import UserError
 
     def missing():
         raise plugins.PluginLibraryError("libstmfnet_trt_ort_ops.so not found; build it with `make plugins`.")

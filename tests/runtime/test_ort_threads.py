@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.core.frames import random_frames
+from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.export.parity import onnx_output
-from stmfnet_trt.runtime.ort_session import create_session
 
 
 def test_plugin_graph_is_bitwise_identical_on_one_and_two_threads(exported):

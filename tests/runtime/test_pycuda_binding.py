@@ -12,10 +12,10 @@ from fake_cuda import weighted
 from fake_pycuda import AutoinitFinder, FakeDriverState, build
 
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.cuda_binding import select_binding
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
-from stmfnet_trt.runtime.trt_pipeline import pipelined_level
+from stmfnet_trt.runtime.cuda.selection import select_binding
+from stmfnet_trt.runtime.cuda.trt_pipeline import pipelined_level
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
 
 
 @pytest.fixture
@@ -104,6 +104,7 @@ class _Launcher:
 
 class _Pipelined(Backend):
     name = "pipelined"
+    runs_own_x2_level = True
 
     def __init__(self, binding, state: FakeDriverState) -> None:
         self.binding, self.launcher = binding, _Launcher(state)
@@ -122,7 +123,7 @@ def test_x4_pipeline_runs_on_pycuda_across_its_threads(driver_state):
     detector = SceneCutDetector(enabled=False)
 
     class Reference(_Pipelined):
-        double_frame_rate = None
+        runs_own_x2_level = False
 
     binding = select_binding("pycuda")
     expected = list(interpolate_stream(iter(frames), Reference(binding, driver_state), 4, detector, 2))

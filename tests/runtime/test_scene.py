@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.runtime.scene import DEFAULT_THRESHOLD, SceneCutDetector, cut_score
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector, cut_score
 
 
 def textured(seed: int, shape=(3, 144, 256)) -> np.ndarray:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stmfnet_trt.errors import InputError
+from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.blend_backend import BlendBackend
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
+from stmfnet_trt.runtime.backends.blend import BlendBackend
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
 
 SIZE = (3, 72, 80)
 NO_CUTS = SceneCutDetector(enabled=False)

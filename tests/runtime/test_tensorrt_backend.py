@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from stmfnet_trt.cli import main
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.runtime.tensorrt_backend import check_engine
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.backends.tensorrt_backend import check_engine
 
 
 def _has_gpu() -> bool:
     try:
-        from stmfnet_trt.runtime.cuda_memory import current_device
+        from stmfnet_trt.runtime.cuda.memory import current_device
 
         current_device()
     except Exception:
@@ -106,12 +106,12 @@ def test_cli_refuses_an_altered_engine_before_anything_else(tmp_path, assets_dir
 @pytest.mark.tensorrt
 def test_classic_engine_matches_onnxruntime(exported, tmp_path):
     """On a machine with TensorRT and a GPU: build the plugin variant, run it, compare with ORT."""
+    from stmfnet_trt.core.frames import random_frames
     from stmfnet_trt.engine.build import build_engine
     from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
-    from stmfnet_trt.export.exporter import random_frames
     from stmfnet_trt.plugins import trt_plugin_library_path
-    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-    from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+    from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions
 
     request = BuildRequest(
         flavour="tensorrt",
@@ -133,15 +133,15 @@ def test_classic_engine_matches_onnxruntime(exported, tmp_path):
 @pytest.mark.tensorrt
 def test_pipeline_matches_onnxruntime_and_keeps_the_gpu_busy(exported, tmp_path):
     """Written, not run here: pipelined x2/x4/x8 against ORT per window, and the GPU's idle share."""
+    from stmfnet_trt.core.frames import random_frames
     from stmfnet_trt.engine.build import build_engine
     from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
-    from stmfnet_trt.export.exporter import random_frames
     from stmfnet_trt.plugins import trt_plugin_library_path
-    from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-    from stmfnet_trt.runtime.scene import SceneCutDetector
-    from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
-    from stmfnet_trt.runtime.tensorrt_backend import StreamLauncher, TensorRTBackend, TensorRTOptions
-    from stmfnet_trt.runtime.trt_pipeline import DeviceFramePipeline, idle_fraction
+    from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+    from stmfnet_trt.runtime.backends.tensorrt_backend import StreamLauncher, TensorRTBackend, TensorRTOptions
+    from stmfnet_trt.runtime.cuda.trt_pipeline import DeviceFramePipeline, idle_fraction
+    from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+    from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
 
     request = BuildRequest(
         flavour="tensorrt",

@@ -13,14 +13,14 @@ from fake_cuda import FakeCuda, weighted
 from fake_engine_files import write_engine
 from fake_tensorrt import ContractViolation, DataType, EngineSpec, FakeTensorRT, TensorFormat
 
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine.sidecar import EngineTrustError
-from stmfnet_trt.errors import UserError
 from stmfnet_trt.plugins import trt_plugin_library_path
-from stmfnet_trt.runtime import tensorrt_backend
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
-from stmfnet_trt.runtime.tensorrt_backend import TensorRTBackend, TensorRTOptions
+from stmfnet_trt.runtime.backends import tensorrt_backend
+from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
 
 SIZE = (3, 70, 130)  # padded to 128 x 256
 

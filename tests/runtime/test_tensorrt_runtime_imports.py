@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.runtime import cuda_binding
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.cuda import binding as cuda_binding
+from stmfnet_trt.runtime.cuda import selection
 
 RUNTIME_MODULES = [
-    "stmfnet_trt.runtime.tensorrt_backend",
-    "stmfnet_trt.runtime.trt_pipeline",
-    "stmfnet_trt.runtime.frame_ring",
-    "stmfnet_trt.runtime.cuda_binding",
-    "stmfnet_trt.runtime.cuda_python_binding",
-    "stmfnet_trt.runtime.pycuda_binding",
-    "stmfnet_trt.runtime.engine_for_run",
-    "stmfnet_trt.runtime.video",
+    "stmfnet_trt.runtime.backends.tensorrt_backend",
+    "stmfnet_trt.runtime.cuda.trt_pipeline",
+    "stmfnet_trt.runtime.cuda.frame_ring",
+    "stmfnet_trt.runtime.cuda.binding",
+    "stmfnet_trt.runtime.cuda.cuda_python_binding",
+    "stmfnet_trt.runtime.cuda.pycuda_binding",
+    "stmfnet_trt.engine.for_run",
+    "stmfnet_trt.runtime.scheduling.video",
 ]
 
 
@@ -38,21 +39,21 @@ def test_runtime_path_imports_without_torch():
 
 def test_runtime_modules_have_no_syntax_newer_than_python_310():
     """ruff's target is py310; this catches 3.11+ syntax (except*, PEP 695) ruff would not flag."""
-    folder = Path(cuda_binding.__file__).parent
-    for path in folder.glob("*.py"):
+    folder = Path(cuda_binding.__file__).parents[1]  # runtime/: backends, cuda, scheduling
+    for path in folder.rglob("*.py"):
         ast.parse(path.read_text(), str(path), feature_version=(3, 10))
 
 
 def test_binding_choice_by_name_env_and_installed(monkeypatch):
-    monkeypatch.setattr(cuda_binding, "available_bindings", lambda: ["cuda-python"])
-    monkeypatch.setenv(cuda_binding.BINDING_ENV, "pycuda")
+    monkeypatch.setattr(selection, "available_bindings", lambda: ["cuda-python"])
+    monkeypatch.setenv(selection.BINDING_ENV, "pycuda")
     with pytest.raises(UserError, match="needs pycuda"):
-        cuda_binding.select_binding()
-    monkeypatch.setenv(cuda_binding.BINDING_ENV, "cupy")
+        selection.select_binding()
+    monkeypatch.setenv(selection.BINDING_ENV, "cupy")
     with pytest.raises(UserError, match="must be one of"):
-        cuda_binding.select_binding()
-    monkeypatch.delenv(cuda_binding.BINDING_ENV)
-    assert cuda_binding.select_binding().name == "cuda-python"
-    monkeypatch.setattr(cuda_binding, "available_bindings", lambda: [])
+        selection.select_binding()
+    monkeypatch.delenv(selection.BINDING_ENV)
+    assert selection.select_binding().name == "cuda-python"
+    monkeypatch.setattr(selection, "available_bindings", lambda: [])
     with pytest.raises(UserError, match="cuda-python or pycuda"):
-        cuda_binding.select_binding()
+        selection.select_binding()

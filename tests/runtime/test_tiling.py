@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.export.exporter import random_frames
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
 from stmfnet_trt.export.parity import Difference
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.blend_backend import BlendBackend
-from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-from stmfnet_trt.runtime.tiling import TiledBackend, TileOptions, axis_weights, tile_starts
+from stmfnet_trt.runtime.backends.blend import BlendBackend
+from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+from stmfnet_trt.runtime.backends.tiling import TiledBackend, TileOptions, axis_weights, tile_starts
 
 
 @pytest.mark.parametrize(

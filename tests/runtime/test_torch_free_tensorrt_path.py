@@ -72,11 +72,10 @@ def test_engine_for_run_finds_the_cached_export_and_builds_from_it(tmp_path):
         """
         from pathlib import Path
         from types import SimpleNamespace
-        import stmfnet_trt.engine.build as build
-        from stmfnet_trt.errors import UserError
+        from stmfnet_trt.core.errors import UserError
         from stmfnet_trt.export.cache import cache_root, onnx_cache_key
-        from stmfnet_trt.hashing import file_sha256
-        from stmfnet_trt.runtime import engine_for_run as efr
+        from stmfnet_trt.core.hashing import file_sha256
+        from stmfnet_trt.engine import for_run as efr
 
         folder = Path(sys.argv[1])
         checkpoint = folder / "weights.pth"
@@ -94,7 +93,7 @@ def test_engine_for_run_finds_the_cached_export_and_builds_from_it(tmp_path):
             return SimpleNamespace(engine=folder / "built.plan")
 
         efr.select_binding = Binding
-        build.build_engine = fake_build
+        efr.build_engine = fake_build
         assert efr.engine_for_run(checkpoint, 200, 300, 2, progress=False) == folder / "built.plan"
         other = folder / "other.pth"
         other.write_bytes(b"other weights")
@@ -116,10 +115,10 @@ def test_tensorrt_backend_runs_up_to_the_fake_runtime(tmp_path):
         from fake_cuda import FakeCuda, weighted
         from fake_engine_files import write_engine
         from fake_tensorrt import EngineSpec, FakeTensorRT
-        import stmfnet_trt.runtime.cuda_memory as cuda_memory
-        import stmfnet_trt.runtime.tensorrt_backend as tb
-        from stmfnet_trt.runtime.scene import SceneCutDetector
-        from stmfnet_trt.runtime.scheduler import interpolate_stream
+        import stmfnet_trt.runtime.cuda.memory as cuda_memory
+        import stmfnet_trt.runtime.backends.tensorrt_backend as tb
+        from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+        from stmfnet_trt.runtime.scheduling.scheduler import interpolate_stream
 
         cuda = FakeCuda()
         trt = FakeTensorRT(cuda)

@@ -11,9 +11,9 @@ import pytest
 from fake_cuda import FakeCuda, FakeLauncher, weighted
 
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduler import SchedulerStats, interpolate_stream
-from stmfnet_trt.runtime.trt_pipeline import idle_fraction, pipelined_level
+from stmfnet_trt.runtime.cuda.trt_pipeline import idle_fraction, pipelined_level
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
 
 SIZE = (3, 70, 130)  # padded to 128 x 256: the crop and the reflect pad both matter
 
@@ -32,6 +32,8 @@ class WeightedBackend(Backend):
 
 class PipelinedBackend(WeightedBackend):
     """Same arithmetic through the pipeline (as TensorRTBackend wires it), on a fake GPU."""
+
+    runs_own_x2_level = True
 
     def __init__(
         self, cuda: FakeCuda, max_batch: int, mapped: bool = False, capacity=None, gain: float = 1.0

@@ -12,9 +12,9 @@ import sys
 import time
 
 from stmfnet_trt.cli import BACKENDS, _add_backend_arguments
-from stmfnet_trt.errors import UserError
-from stmfnet_trt.runtime.video import RunOptions, interpolate_video
-from stmfnet_trt.serve.cli import add_serve_parser, add_triton_client_arguments, make_triton_backend
+from stmfnet_trt.cli.serve import add_serve_parser, add_triton_client_arguments, make_triton_backend
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.scheduling.video import RunOptions, interpolate_video
 
 
 def cmd_run(args: argparse.Namespace) -> None:

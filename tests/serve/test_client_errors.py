@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stmfnet_trt.serve.client import _describe
-from stmfnet_trt.serve.model_io import INTERNAL_ERROR, REFUSAL_MARK
+from stmfnet_trt.runtime.backends.triton_client import _describe
+from stmfnet_trt.runtime.backends.triton_model import INTERNAL_ERROR, REFUSAL_MARK
 
 
 class ServerError(Exception):

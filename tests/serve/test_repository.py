@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.plugins import ort_op_library_path, trt_plugin_library_path
 from stmfnet_trt.serve.repository import RepositoryOptions, describe_onnx, write_repository
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stmfnet_trt.serve.model_io import (
+from stmfnet_trt.runtime.backends.triton_model import (
     INPUT_NAMES,
     INTERNAL_ERROR,
     MAX_HEADER_BYTES,
@@ -262,7 +262,8 @@ def test_a_marked_refusal_inside_a_traceback_comes_out_alone(message):
     wrapped = (
         "Failed to process the request(s) for model 'stmfnet_mini_0_0', message: TritonModelException: "
         'Traceback (most recent call last):\n  File "/work/x/server.py", line 80, in infer\n'
-        f"stmfnet_trt.serve.model_io.RequestRefused: {REFUSAL_MARK}{message}\n\nAt:\n  /tmp/f/1/model.py(501)"
+        "stmfnet_trt.runtime.backends.triton_model.RequestRefused: "
+        f"{REFUSAL_MARK}{message}\n\nAt:\n  /tmp/f/1/model.py(501)"
     )
     assert one_line_error(wrapped) == (" ".join(message.split())[:300] or INTERNAL_ERROR)
 

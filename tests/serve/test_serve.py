@@ -15,8 +15,8 @@ import pytest
 from helpers import start_client, start_server
 
 from stmfnet_trt.io import open_source
-from stmfnet_trt.runtime.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-from stmfnet_trt.runtime.video import RunOptions, interpolate_video
+from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+from stmfnet_trt.runtime.scheduling.video import RunOptions, interpolate_video
 
 FRAMES = 4  # 3 windows per client at x2: seconds on 2 cores
 # On PYTHONPATH as sitecustomize.py: `import torch` (or any torch.*) fails in that process.

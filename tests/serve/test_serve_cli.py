@@ -6,10 +6,10 @@ import argparse
 
 import pytest
 
-from stmfnet_trt.runtime.blend_backend import BlendBackend
+from stmfnet_trt.cli.serve import add_serve_parser, cmd_serve
+from stmfnet_trt.runtime.backends.blend import BlendBackend
+from stmfnet_trt.runtime.backends.triton_model import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, RequestLimits
 from stmfnet_trt.serve import server
-from stmfnet_trt.serve.cli import add_serve_parser, cmd_serve
-from stmfnet_trt.serve.model_io import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, RequestLimits
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from synthetic_media import panning_frames, smooth_photo
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io.images import encode_png
 from stmfnet_trt.train.config import TrainConfig
 from stmfnet_trt.train.data import GAIN_RANGE, DataOptions, TrainingData, validation_windows

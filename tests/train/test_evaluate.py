@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from stmfnet_trt.evaluate.cli import add_eval_parser
+from stmfnet_trt.cli.evaluate import add_eval_parser
 from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
 from stmfnet_trt.evaluate.metrics import psnr, ssim
 from stmfnet_trt.evaluate.minterpolate import find_ffmpeg
 from stmfnet_trt.io.images import decode_image, to_rgb
-from stmfnet_trt.runtime.blend_backend import BlendBackend
+from stmfnet_trt.runtime.backends.blend import BlendBackend
 
 SIZE = 128
 QUIET = EvalOptions(minterpolate=False, progress=False)

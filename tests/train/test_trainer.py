@@ -10,10 +10,10 @@ import pytest
 import torch
 from synthetic_media import smooth_photo, write_frames
 
-from stmfnet_trt.errors import UserError
+from stmfnet_trt.cli.train import add_train_parser
+from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.model.checkpoint import load_model
 from stmfnet_trt.model.network import STMFNetMini
-from stmfnet_trt.train.cli import add_train_parser
 from stmfnet_trt.train.config import TrainConfig
 from stmfnet_trt.train.data import DataOptions, RepeatedBatch, TrainingData, validation_windows
 from stmfnet_trt.train.job import resolve_config

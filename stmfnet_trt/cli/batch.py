@@ -1,0 +1,97 @@
+"""``stmfnet-trt batch``: argument parsing and the summary; Ray is imported when the job starts."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SUPPORTED_FACTORS
+
+BackendFactory = Callable[[argparse.Namespace], Backend]
+
+
+def _worker_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """The parsed arguments without the handler: what each worker needs to build its backend."""
+    return argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "handler"})
+
+
+def cmd_batch(args: argparse.Namespace, make_backend: BackendFactory) -> None:
+    """Run the job, print one line per video, fail (status 2) if any video failed."""
+    from stmfnet_trt.batch.job import BatchOptions, run_batch
+
+    if args.backend in ("auto", "onnxruntime") and not args.onnx:
+        print("note: each worker exports (or reuses) the cached ONNX graph itself; pass --onnx to share one")
+    options = BatchOptions(
+        factor=args.factor,
+        chunk_frames=args.chunk_frames,
+        scene_detector=SceneCutDetector(threshold=args.scene_threshold, enabled=not args.no_scene_detect),
+        batch_size=args.batch_size,
+        workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker,
+        cpus_per_worker=args.cpus_per_worker,
+        retries=args.retries,
+        overwrite=args.overwrite,
+        assume_constant_rate=args.assume_cfr,
+        address=args.address,
+        progress=not args.quiet,
+    )
+    factory = functools.partial(make_backend, _worker_arguments(args))
+    results = run_batch(args.sources, Path(args.output_dir), factory, options)
+    for result in results:
+        if result.error is None:
+            print(f"ok    {result.source} -> {result.output} ({result.frames} frames)")
+        else:
+            print(f"FAIL  {result.source}: {result.error}")
+    failed = sum(r.error is not None for r in results)
+    if failed:
+        raise UserError(f"{failed} of {len(results)} videos failed (nothing was written for them)")
+
+
+def add_batch_parser(
+    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
+) -> argparse.ArgumentParser:
+    """``stmfnet-trt batch``; the caller adds the shared backend options (as for run and eval)."""
+    parser = subparsers.add_parser(
+        "batch", help="interpolate many videos on a Ray cluster (local, or RAY_ADDRESS)"
+    )
+    parser.add_argument("sources", nargs="+", help="input videos (or frame folders)")
+    parser.add_argument(
+        "-o", "--output-dir", required=True, help="folder for the outputs, named <stem>_x<factor>.<ext>"
+    )
+    parser.add_argument(
+        "--factor", type=int, choices=SUPPORTED_FACTORS, default=2, help="frame-rate multiplier"
+    )
+    parser.add_argument(
+        "--chunk-frames",
+        type=positive_int,
+        default=64,
+        help="input frames per chunk at most (chunks also end at every scene cut)",
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, help="actors, each with its own model (default: one per GPU, else 1)"
+    )
+    parser.add_argument("--gpus-per-worker", type=float, help="default: 1 where the cluster has GPUs, else 0")
+    parser.add_argument("--cpus-per-worker", type=float, default=1, help="CPUs Ray reserves per actor")
+    parser.add_argument("--retries", type=int, default=2, help="times a failed chunk is sent again")
+    parser.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
+    parser.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local cluster)")
+    parser.add_argument(
+        "--scene-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="cut score above which a pair is copied",
+    )
+    parser.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--assume-cfr", action="store_true", help="read variable-frame-rate videos at their average rate"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=lambda args: cmd_batch(args, make_backend))
+    return parser

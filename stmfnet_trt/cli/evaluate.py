@@ -1,0 +1,83 @@
+"""``stmfnet-trt eval``: argument parsing only; the work is ``evaluate.evaluate``.
+
+``cli.py`` owns the backends, so it passes a factory: ``add_eval_parser(subparsers,
+make_backend)`` returns the sub-parser for it to add its backend options to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
+
+BackendFactory = Callable[[argparse.Namespace], Backend]
+
+
+def _crop(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"crop must be HxW, e.g. 256x448; got {text!r}") from exc
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"crop sides must be positive, got {text}")
+    return height, width
+
+
+def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
+    """Evaluate the backend and the baselines; print the table, write JSON and pictures."""
+    from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
+    from stmfnet_trt.io.atomic import atomic_output_path
+    from stmfnet_trt.io.sink import check_file_output
+
+    if args.json:  # before minutes of scoring, not after
+        check_file_output(args.json, args.overwrite, inputs=args.sources)
+
+    options = EvalOptions(
+        max_frames=args.max_frames,
+        crop=args.crop,
+        batch_size=args.batch_size,
+        scene_detector=SceneCutDetector(threshold=args.scene_threshold),
+        minterpolate=not args.no_minterpolate,
+        pictures=None if args.pictures is None else Path(args.pictures),
+        progress=not args.quiet,
+    )
+    with make_backend(args) as backend:
+        report = evaluate(args.sources, backend, options)
+    print(report.table())
+    if args.json:
+        with atomic_output_path(args.json, overwrite=args.overwrite) as temp:
+            temp.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+def add_eval_parser(
+    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
+) -> argparse.ArgumentParser:
+    """Register ``eval``; returns its parser so the caller can add backend options."""
+    parser = subparsers.add_parser(
+        "eval",
+        help="score the model against blending, frame repetition and ffmpeg minterpolate",
+        description="Drops every other frame of each clip, interpolates it back and reports PSNR/SSIM.",
+    )
+    parser.add_argument("sources", nargs="+", metavar="SRC", help="video files or frame folders")
+    parser.add_argument("--json", help="write the full report (per frame too) to this JSON file")
+    parser.add_argument("--pictures", help="folder for PNGs of each clip's worst and median frame")
+    parser.add_argument("--max-frames", type=positive_int, help="read at most this many frames per clip")
+    parser.add_argument("--crop", type=_crop, help="centre-crop every clip to HxW first")
+    parser.add_argument("--batch-size", type=positive_int, default=1, help="windows per inference call")
+    parser.add_argument(
+        "--scene-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="cut score above which a window is not scored",
+    )
+    parser.add_argument("--no-minterpolate", action="store_true", help="skip the ffmpeg baseline")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=lambda args: cmd_eval(args, make_backend))
+    return parser

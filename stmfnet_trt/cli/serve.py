@@ -1,0 +1,205 @@
+"""Parsers for ``serve`` and ``triton-repo``, and the ``--backend triton`` factory and options.
+
+Like the other subpackages, this only parses and calls one function per command; Triton packages
+are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.backends.triton_model import (
+    DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_MODEL_VERSION,
+    DEFAULT_QUEUE_DELAY_US,
+    LOOPBACK,
+)
+
+BackendFactory = Callable[[argparse.Namespace], Backend]
+
+
+def cmd_serve(args: argparse.Namespace, make_backend: BackendFactory) -> None:
+    """Build the local backend once and serve it until SIGINT/SIGTERM."""
+    from stmfnet_trt.serve.server import ServeOptions, is_loopback, serve_backend
+
+    if args.backend == "triton":
+        raise UserError("serve runs a model here: pick a local backend (onnxruntime, tensorrt, torch, ...)")
+    options = ServeOptions(
+        host=args.host,
+        http_port=args.http_port,
+        grpc_port=args.grpc_port,
+        metrics_port=args.metrics_port,
+        model_name=args.model_name,
+        model_version=args.model_version,
+        max_batch_size=args.max_batch_size,
+        queue_delay_us=args.queue_delay_us,
+        max_side=args.max_side,
+        max_pixels=args.max_pixels,
+    )
+
+    def announce() -> None:
+        if not is_loopback(options.host):
+            print(
+                f"warning: listening on {options.host}, beyond this machine, with no authentication: "
+                "anyone who can reach it can use it; put it behind a firewall or an authenticating proxy",
+                file=sys.stderr,
+                flush=True,
+            )
+        print(
+            f"serving {options.model_name} version {options.model_version} ({backend.name} backend): "
+            f"HTTP {options.host}:{options.http_port}, gRPC {options.host}:{options.grpc_port}, "
+            f"metrics {options.host}:{options.metrics_port}; frames up to {options.max_side} px a side "
+            f"and {options.max_pixels} pixels, {options.max_batch_size} windows a request; "
+            f"ready at /v2/models/{options.model_name}/ready",
+            flush=True,
+        )
+
+    with make_backend(args) as backend:
+        serve_backend(backend, options, on_ready=announce)
+    print("server stopped", flush=True)
+
+
+def add_serve_parser(
+    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
+) -> argparse.ArgumentParser:
+    """``stmfnet-trt serve``; the caller adds the shared backend options (as for run and eval)."""
+    parser = subparsers.add_parser(
+        "serve", help="serve a backend on a Triton Inference Server (HTTP + gRPC, dynamic batching)"
+    )
+    parser.add_argument(
+        "--host",
+        default=LOOPBACK,
+        help="address to listen on (default: this machine only; 0.0.0.0 opens it to the network, "
+        "with no authentication)",
+    )
+    parser.add_argument("--http-port", type=positive_int, default=8000)
+    parser.add_argument("--grpc-port", type=positive_int, default=8001)
+    parser.add_argument("--metrics-port", type=positive_int, default=8002)
+    _add_model_identity(parser, "name to serve the model under", "version to serve it as")
+    parser.add_argument(
+        "--max-batch-size",
+        type=positive_int,
+        default=DEFAULT_MAX_BATCH_SIZE,
+        help="windows per backend call, and per request",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=positive_int,
+        default=DEFAULT_MAX_SIDE,
+        help="largest frame side a request may send, in pixels (default: DCI 4K width)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        help="largest frame area a request may send (default: DCI 4K padded to 128, 4096x2176)",
+    )
+    parser.add_argument(
+        "--queue-delay-us",
+        type=int,
+        default=DEFAULT_QUEUE_DELAY_US,
+        help="how long Triton holds a request to batch it with others (microseconds)",
+    )
+    parser.set_defaults(handler=lambda args: cmd_serve(args, make_backend))
+    return parser
+
+
+def _add_model_identity(parser: argparse.ArgumentParser, name_help: str, version_help: str) -> None:
+    parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help=name_help)
+    parser.add_argument(
+        "--model-version", type=positive_int, default=DEFAULT_MODEL_VERSION, help=version_help
+    )
+
+
+def cmd_triton_repo(args: argparse.Namespace) -> None:
+    from stmfnet_trt.serve.repository import RepositoryOptions, write_repository
+
+    options = RepositoryOptions(
+        model_name=args.model_name,
+        version=args.model_version,
+        max_batch_size=args.max_batch_size,
+        queue_delay_us=args.queue_delay_us,
+        instances=args.instances,
+        gpu_instances=args.gpu,
+        library_dir=args.library_dir,
+        plugin=args.plugin and Path(args.plugin),
+        overwrite=args.overwrite,
+    )
+    model_dir = write_repository(Path(args.model), Path(args.output), options)
+    print(f"wrote {model_dir}/config.pbtxt; start the server as {Path(args.output) / 'README.md'} says")
+
+
+def add_triton_repo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``stmfnet-trt triton-repo MODEL -o REPO``."""
+    parser = subparsers.add_parser(
+        "triton-repo", help="write a Triton model repository for an engine or ONNX"
+    )
+    parser.add_argument("model", help="an engine from `stmfnet-trt build` (with its .json) or an ONNX file")
+    parser.add_argument("-o", "--output", required=True, help="the repository folder to write")
+    _add_model_identity(parser, "model name in the repository", "version folder to write")
+    parser.add_argument(
+        "--max-batch-size",
+        type=positive_int,
+        default=DEFAULT_MAX_BATCH_SIZE,
+        help="windows Triton may batch (engines: at most their profile's N)",
+    )
+    parser.add_argument("--queue-delay-us", type=int, default=DEFAULT_QUEUE_DELAY_US)
+    parser.add_argument(
+        "--instances", type=positive_int, default=1, help="model instances (per GPU for engines)"
+    )
+    parser.add_argument("--gpu", action="store_true", help="ONNX: GPU instances (CUDA EP) instead of CPU")
+    parser.add_argument("--plugin", help="engines: the plugin library it was built with (default: ours)")
+    parser.add_argument(
+        "--library-dir",
+        help="where the server sees REPO/plugins, if mounted elsewhere (e.g. /models/plugins)",
+    )
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(handler=cmd_triton_repo)
+    return parser
+
+
+def add_triton_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``--backend triton`` (for run, eval and batch)."""
+    group = parser.add_argument_group("--backend triton (a remote Triton server)")
+    group.add_argument("--url", help="HOST:PORT of the server (Triton's defaults: gRPC 8001, HTTP 8000)")
+    group.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
+    group.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model to ask for")
+    group.add_argument(
+        "--model-version", default="", help="version to ask for (default: the server's newest)"
+    )
+    group.add_argument("--in-flight", type=positive_int, default=4, help="requests sent at once")
+    group.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    group.add_argument(
+        "--request-retries",
+        type=int,
+        default=2,
+        help="tries again after a failure that can pass (server down...)",
+    )
+
+
+def make_triton_backend(args: argparse.Namespace) -> Backend:
+    """The ``--backend triton`` entry of the CLI's backend table."""
+    from stmfnet_trt.runtime.backends.triton_client import TritonBackend, TritonOptions
+
+    if not args.url:
+        raise UserError("--backend triton needs --url HOST:PORT of a Triton server (see `stmfnet-trt serve`)")
+    return TritonBackend(
+        TritonOptions(
+            url=args.url,
+            protocol=args.protocol,
+            model_name=args.model_name,
+            model_version=str(args.model_version),
+            in_flight=args.in_flight,
+            timeout_s=args.timeout,
+            retries=args.request_retries,
+        )
+    )

@@ -1,0 +1,242 @@
+"""Slides four-frame windows over a frame stream and doubles its frame rate, level by level.
+
+One x2 level turns n frames into 2n: every input frame followed by the midpoint to the next one
+(the last frame is followed by a copy of itself, so the clip keeps its duration at twice the
+frame rate). The midpoint of the pair (f[i], f[i+1]) comes from the window
+(f[i-1], f[i], f[i+1], f[i+2]): the network's frames at t-3, t-1, t+1, t+3. Where a neighbour
+does not exist (the ends of the clip) or lies across a scene cut, the edge frame of the pair is
+repeated in its place, so a window never mixes two shots. A pair that straddles a cut gets a
+copy of its first frame instead of an interpolation; a pair of identical frames gets a copy too.
+
+x4 and x8 chain two or three levels: level 2 runs the same x2 pass over level 1's output, so its
+windows hold originals and level-1 midpoints, equally spaced in time (e.g. the frame at
+i + 1/4 comes from the frames at i - 1/2, i, i + 1/2, i + 1).
+
+Frames are float32 (3, H, W) arrays in [0, 1]; interpolated frames are clamped to [0, 1]. A
+window whose raw output diverged (``settled``) gets the blend of its two inner frames instead.
+Windows are batched ``batch_size`` at a time for the backend; output order is preserved and the
+stream is never held in memory beyond one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+
+SUPPORTED_FACTORS = (2, 4, 8)
+# A window whose raw output leaves [-0.5, 1.5] did not interpolate: a network that works overshoots
+# [0, 1] by a few hundredths at edges; one that diverged (weights that never saw such content, e.g.
+# the demo weights on night-dark footage) lands at tens or hundreds. Clamping hides it.
+VALID_OUTPUT_MARGIN = 0.5
+
+
+@dataclass
+class SchedulerStats:
+    """What the scheduler did, summed over levels: for the CLI's summary and for tests."""
+
+    windows: int = 0
+    scene_cuts: int = 0
+    identical_pairs: int = 0
+    diverged_windows: int = 0  # raw output beyond VALID_OUTPUT_MARGIN: replaced by a blend
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """A consecutive pair with the window that interpolates it.
+
+    ``ids`` are the stream indices of the window's frames (an edge frame repeated shows its own
+    index twice), so a backend that keeps frames on the device can reuse them across windows.
+    """
+
+    first: np.ndarray
+    second: np.ndarray
+    window: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    is_cut: bool
+    ids: tuple[int, int, int, int]
+
+
+def levels_for_factor(factor: int) -> int:
+    """Number of x2 levels for a frame-rate factor of 2, 4 or 8."""
+    if factor not in SUPPORTED_FACTORS:
+        raise InputError(f"factor must be one of {SUPPORTED_FACTORS}, got {factor}")
+    return factor.bit_length() - 1
+
+
+def pairs(frames: Iterator[np.ndarray], detector: SceneCutDetector) -> Iterator[_Pair | np.ndarray]:
+    """Yield each consecutive pair with its window, then the last frame on its own.
+
+    Cut flags are computed once per pair with one frame of look-ahead.
+    """
+    first = next(frames)
+    previous = first  # stands in for the missing frame before the clip
+    cut_before = True
+    second = next(frames, None)
+    cut_here = second is not None and detector.is_cut(first, second)
+    index = 0
+    while second is not None:
+        after = next(frames, None)
+        cut_after = after is None or detector.is_cut(second, after)
+        left, left_id = (first, index) if cut_before else (previous, index - 1)
+        right, right_id = (second, index + 1) if cut_after else (after, index + 2)
+        ids = (left_id, index, index + 1, right_id)
+        yield _Pair(first, second, (left, first, second, right), cut_here, ids)
+        previous, first, second = first, second, after
+        index += 1
+        cut_before, cut_here = cut_here, cut_after
+    yield first
+
+
+def checked_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Pass frames through, refusing a change of size or layout mid-stream."""
+    shape = None
+    for index, frame in enumerate(frames):
+        if frame.ndim != 3 or frame.shape[0] != 3:
+            raise InputError(f"frame {index} must be (3, H, W) RGB, got shape {frame.shape}")
+        if shape is None:
+            shape = frame.shape
+        elif frame.shape != shape:
+            raise InputError(
+                f"frame {index} is {frame.shape[2]}x{frame.shape[1]}, earlier frames are "
+                f"{shape[2]}x{shape[1]}: all frames must have one size"
+            )
+        yield frame
+
+
+def needs_window(pair: _Pair, stats: SchedulerStats) -> bool:
+    """Whether ``pair`` is interpolated; a cut or identical pair is copied instead (counted)."""
+    if pair.is_cut:
+        stats.scene_cuts += 1
+        return False
+    if np.array_equal(pair.first, pair.second):
+        stats.identical_pairs += 1
+        return False
+    stats.windows += 1
+    return True
+
+
+def settled(raw: np.ndarray, first: np.ndarray, second: np.ndarray, stats: SchedulerStats) -> np.ndarray:
+    """The frame a window contributes: its (3, H, W) raw output clamped to [0, 1], or, where the
+    network diverged (output beyond the margin, or NaN/inf anywhere), the blend of the pair
+    ``first``/``second``.
+
+    A diverged output clamped is garbage (saturated noise) in the user's video; the blend is a
+    soft but faithful frame. Every backend path goes through here, so they stay bit-identical,
+    and the count lets ``run`` say how many frames were replaced.
+    """
+    # Written so that NaN fails the test: ``NaN > 1.5`` is False, ``NaN <= 1.5`` is False too, and
+    # a non-finite output (an overflowing network, a forged model) must not pass as a black frame.
+    lowest, highest = raw.min(), raw.max()
+    if not (lowest >= -VALID_OUTPUT_MARGIN and highest <= 1.0 + VALID_OUTPUT_MARGIN):
+        stats.diverged_windows += 1
+        return (first + second) * np.float32(0.5)
+    return np.clip(raw, 0.0, 1.0)
+
+
+def window_batch(windows: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+    """The (N, 4, 3, H, W) batch of ``windows``, frames of one shape (``checked_frames``), in the
+    dtype ``np.stack`` gives, each frame copied into it once: a stack of stacks copied every frame
+    twice (100 MB per 1080p window)."""
+    frames = [frame for window in windows for frame in window]
+    batch = np.empty((len(windows), len(windows[0]), *frames[0].shape), np.result_type(*frames))
+    for slot, frame in zip(batch.reshape(-1, *frames[0].shape), frames, strict=True):
+        slot[...] = frame
+    return batch
+
+
+class _FrameRanges:
+    """(min, max) of each frame that waiting windows hold, measured once per frame (by stream index)
+    for ``check_windows``: scanning the batch read each frame once per window holding it, up to
+    four times (5 % of a 1080p ``run --backend blend``). The batch's range is the same numbers."""
+
+    def __init__(self) -> None:
+        self._ranges: dict[int, tuple[float, float]] = {}
+
+    def measure(self, pair: _Pair) -> None:
+        for frame_id, frame in zip(pair.ids, pair.window, strict=True):
+            if frame_id not in self._ranges:
+                self._ranges[frame_id] = (float(frame.min()), float(frame.max()))
+
+    def of_batch(self, windows: list[_Pair]) -> tuple[float, float]:
+        """The batch's (min, max); NaN anywhere gives NaN, as ``ndarray.min``/``max`` do."""
+        lows, highs = zip(*(self._ranges[frame_id] for pair in windows for frame_id in pair.ids), strict=True)
+        return float(np.min(lows)), float(np.max(highs))
+
+    def forget_before(self, frame_id: int) -> None:
+        self._ranges = {i: r for i, r in self._ranges.items() if i >= frame_id}
+
+
+def double_frame_rate(
+    frames: Iterable[np.ndarray],
+    backend: Backend,
+    detector: SceneCutDetector,
+    batch_size: int = 1,
+    stats: SchedulerStats | None = None,
+) -> Iterator[np.ndarray]:
+    """One x2 level over a stream of at least two frames (see the module docstring)."""
+    stats = stats if stats is not None else SchedulerStats()
+    pending: list[np.ndarray | int] = []  # frames, or indices into ``windows``
+    windows: list[_Pair] = []  # the pairs whose windows wait for inference
+    ranges = _FrameRanges()
+
+    def flush() -> Iterator[np.ndarray]:
+        if windows:
+            batch = window_batch([pair.window for pair in windows])
+            raw = backend.interpolate(batch, value_range=ranges.of_batch(windows))
+            ranges.forget_before(windows[-1].ids[1])  # later windows start at this pair's first frame
+        for item in pending:
+            if isinstance(item, int):
+                pair = windows[item]
+                yield settled(raw[item], pair.first, pair.second, stats)
+            else:
+                yield item
+        pending.clear()
+        windows.clear()
+
+    for item in pairs(iter(checked_frames(frames)), detector):
+        if isinstance(item, np.ndarray):  # the last frame: keep the duration with a copy
+            pending += [item, item]
+            break
+        pending.append(item.first)
+        if not needs_window(item, stats):
+            pending.append(item.first)
+            if not windows:  # nothing waits for inference: hand the frames on now (live streams)
+                yield from flush()
+        else:
+            pending.append(len(windows))
+            windows.append(item)
+            ranges.measure(item)
+            if len(windows) >= batch_size:
+                yield from flush()
+    yield from flush()
+
+
+def interpolate_stream(
+    frames: Iterable[np.ndarray],
+    backend: Backend,
+    factor: int,
+    detector: SceneCutDetector | None = None,
+    batch_size: int = 1,
+    stats: SchedulerStats | None = None,
+) -> Iterator[np.ndarray]:
+    """``factor`` x the frames of a stream of >= 2 frames, by chained x2 levels.
+
+    A backend may bring its own x2 level (``Backend.runs_own_x2_level``) that yields the same
+    frames as ours: the TensorRT pipeline keeps frames on the GPU that way. Every other backend
+    runs ``double_frame_rate`` here.
+    """
+    detector = detector if detector is not None else SceneCutDetector()
+    stats = stats if stats is not None else SchedulerStats()
+    stream: Iterable[np.ndarray] = frames
+    for _ in range(levels_for_factor(factor)):
+        stream = (
+            backend.double_frame_rate(stream, detector, batch_size, stats)
+            if backend.runs_own_x2_level
+            else double_frame_rate(stream, backend, detector, batch_size, stats)
+        )
+    return iter(stream)

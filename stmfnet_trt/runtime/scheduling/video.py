@@ -1,0 +1,132 @@
+"""Interpolate a whole video or frame folder: read, schedule windows, write atomically.
+
+This is the job behind ``stmfnet-trt run``; it is backend-agnostic.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from stmfnet_trt.core.contract import check_frame_size
+from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.core.frames import to_model_frame, to_video_frame
+from stmfnet_trt.io import FrameSource, open_sink, open_source
+from stmfnet_trt.io.sink import check_output_path
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+
+MIN_FRAMES = 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of one run; the defaults are what ``stmfnet-trt run`` uses."""
+
+    factor: int = 2
+    batch_size: int = 1
+    max_frames: int | None = None
+    scene_detector: SceneCutDetector = field(default_factory=SceneCutDetector)
+    overwrite: bool = False
+    input_fps: Fraction | None = None
+    assume_constant_rate: bool = False  # read a variable-rate clip at its average rate
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run produced, printed by the CLI and checked by tests."""
+
+    output: Path
+    input_frames: int
+    output_frames: int
+    output_fps: Fraction
+    stats: SchedulerStats
+
+
+def _counted(frames: Iterator[np.ndarray], counter: list[int]) -> Iterator[np.ndarray]:
+    for frame in frames:
+        counter[0] += 1
+        yield frame
+
+
+def _open_input(source: str | Path, options: RunOptions) -> FrameSource:
+    return open_source(Path(source), fps=options.input_fps, assume_constant_rate=options.assume_constant_rate)
+
+
+def _first_frames(reader, options: RunOptions) -> tuple[Iterator[np.ndarray], list[np.ndarray]]:
+    """The reader's frames (cut to ``max_frames``) and the first two, which must exist."""
+    check_frame_size(reader.height, reader.width)
+    frames = iter(reader)
+    if options.max_frames is not None:
+        frames = itertools.islice(frames, options.max_frames)
+    head = list(itertools.islice(frames, MIN_FRAMES))
+    if len(head) < MIN_FRAMES:
+        raise InputError(
+            f"{reader.path}: need at least {MIN_FRAMES} frames to interpolate, found {len(head)}"
+        )
+    return frames, head
+
+
+def check_run(source: str | Path, output: str | Path, options: RunOptions = RunOptions()) -> None:
+    """Every refusal ``interpolate_video`` can meet before its first frame, without a model.
+
+    The CLI calls it before it loads, exports or builds anything, so that a wrong path or a
+    broken clip costs a second, not the minutes of a first export or engine build.
+    """
+    levels_for_factor(options.factor)
+    check_output_path(output, options.overwrite, inputs=[source])
+    with _open_input(source, options) as reader:
+        _first_frames(reader, options)
+
+
+def interpolate_video(
+    source: str | Path, output: str | Path, backend: Backend, options: RunOptions = RunOptions()
+) -> RunSummary:
+    """Write ``options.factor`` x the frames of ``source`` to ``output`` at ``factor`` x its fps.
+
+    Nothing is written until two frames have been read and checked, and the output appears
+    under its final name only when every frame has been written.
+    """
+    levels_for_factor(options.factor)  # validate before touching any file
+    source, output = Path(source), Path(output)
+    with _open_input(source, options) as reader:
+        frames, head = _first_frames(reader, options)
+        truncated = options.max_frames is not None
+        fps = reader.fps * options.factor
+        read = [0]
+        model_frames = (to_model_frame(f) for f in _counted(itertools.chain(head, frames), read))
+        stats = SchedulerStats()
+        expected = (
+            None
+            if reader.frame_count is None
+            else options.factor
+            * (min(reader.frame_count, options.max_frames) if truncated else reader.frame_count)
+        )
+        written = 0
+        with (
+            open_sink(
+                output,
+                reader.width,
+                reader.height,
+                fps,
+                audio_from=source if reader.has_audio else None,
+                overwrite=options.overwrite,
+                trim_audio=truncated,
+            ) as sink,
+            tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
+        ):
+            for frame in interpolate_stream(
+                model_frames, backend, options.factor, options.scene_detector, options.batch_size, stats
+            ):
+                sink.write(to_video_frame(frame))
+                written += 1
+                bar.update()
+    return RunSummary(output, read[0], written, fps, stats)
