@@ -151,8 +151,8 @@ def main() -> None:
 
     import onnxruntime
 
-    from stmfnet_trt.cli import _default_variant
     from stmfnet_trt.export.cache import cached_onnx
+    from stmfnet_trt.plugins import default_ort_variant as _default_variant
 
     variant = _default_variant()
     model = cached_onnx(None, variant)

@@ -1,30 +1,22 @@
-"""``stmfnet-trt batch``: argument parsing and the summary; Ray is imported when the job starts."""
+"""``stmfnet-trt batch``: parse, ship the backend spec to Ray workers (``batch.run_batch``), summarise."""
 
 from __future__ import annotations
 
 import argparse
 import functools
-from collections.abc import Callable
 from pathlib import Path
 
+from stmfnet_trt.batch.job import BatchOptions, run_batch
 from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.backends import add_backend_arguments, add_triton_client_arguments, backend_spec
 from stmfnet_trt.core.errors import UserError
-from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.backends.specs import open_backend
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import SUPPORTED_FACTORS
 
-BackendFactory = Callable[[argparse.Namespace], Backend]
 
-
-def _worker_arguments(args: argparse.Namespace) -> argparse.Namespace:
-    """The parsed arguments without the handler: what each worker needs to build its backend."""
-    return argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "handler"})
-
-
-def cmd_batch(args: argparse.Namespace, make_backend: BackendFactory) -> None:
+def cmd_batch(args: argparse.Namespace) -> None:
     """Run the job, print one line per video, fail (status 2) if any video failed."""
-    from stmfnet_trt.batch.job import BatchOptions, run_batch
-
     if args.backend in ("auto", "onnxruntime") and not args.onnx:
         print("note: each worker exports (or reuses) the cached ONNX graph itself; pass --onnx to share one")
     options = BatchOptions(
@@ -41,7 +33,8 @@ def cmd_batch(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         address=args.address,
         progress=not args.quiet,
     )
-    factory = functools.partial(make_backend, _worker_arguments(args))
+    # Each worker opens its own backend from the spec (plain data, pickled to it).
+    factory = functools.partial(open_backend, backend_spec(args, batch_size=args.batch_size))
     results = run_batch(args.sources, Path(args.output_dir), factory, options)
     for result in results:
         if result.error is None:
@@ -53,10 +46,8 @@ def cmd_batch(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         raise UserError(f"{failed} of {len(results)} videos failed (nothing was written for them)")
 
 
-def add_batch_parser(
-    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
-) -> argparse.ArgumentParser:
-    """``stmfnet-trt batch``; the caller adds the shared backend options (as for run and eval)."""
+def add_batch_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``stmfnet-trt batch`` with the shared backend options (as for run and eval)."""
     parser = subparsers.add_parser(
         "batch", help="interpolate many videos on a Ray cluster (local, or RAY_ADDRESS)"
     )
@@ -93,5 +84,7 @@ def add_batch_parser(
         "--assume-cfr", action="store_true", help="read variable-frame-rate videos at their average rate"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=lambda args: cmd_batch(args, make_backend))
+    add_backend_arguments(parser)
+    add_triton_client_arguments(parser)
+    parser.set_defaults(handler=cmd_batch)
     return parser

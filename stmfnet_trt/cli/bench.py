@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from stmfnet_trt.bench.layers import profile_engine, render, summarize
+from stmfnet_trt.bench.polygraphy_timing import polygraphy_average_seconds, polygraphy_command
+from stmfnet_trt.bench.report import table, write_json, write_plot
+from stmfnet_trt.bench.suite import BenchOptions, parse_size, run_suite
 from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.backends import add_force_onnx_argument, add_weights_arguments, backend_spec
+from stmfnet_trt.core.contract import VARIANTS
 from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import random_frames
 from stmfnet_trt.io.sink import check_file_output
+from stmfnet_trt.plugins import trt_plugin_library_path
 from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.backends.specs import open_backend
 
-BackendFactory = Callable[[argparse.Namespace], Backend]
 # ONNX files and engines carry their weights: the checkpoint options do not apply to them.
 _NO_WEIGHTS = {"checkpoint": None, "random_init": False}
 
 
-def _backend_factories(
-    args: argparse.Namespace, make_backend: BackendFactory
-) -> dict[str, Callable[[], Backend]]:
+def _backend_factories(args: argparse.Namespace) -> dict[str, Callable[[], Backend]]:
     """Label -> zero-argument factory, the first being the quality reference."""
 
     def factory(**overrides) -> Callable[[], Backend]:
-        namespace = argparse.Namespace(**{**vars(args), **overrides})
-        return lambda: make_backend(namespace)
+        spec = backend_spec(argparse.Namespace(**{**vars(args), **overrides}), batch_size=args.batch)
+        return functools.partial(open_backend, spec)
 
     factories = {name: factory(backend=name, onnx=None, engine=None) for name in args.backends}
     for model in args.onnx_models:
@@ -38,9 +45,6 @@ def _backend_factories(
 
 
 def _polygraphy_rows(args: argparse.Namespace) -> list[str]:
-    from stmfnet_trt.bench.polygraphy_timing import polygraphy_average_seconds, polygraphy_command
-    from stmfnet_trt.bench.suite import parse_size
-    from stmfnet_trt.plugins import trt_plugin_library_path
 
     lines = [
         "",
@@ -63,10 +67,6 @@ def _layer_sections(args: argparse.Namespace, record) -> list[str]:
     """Per-layer profiles of every --engines file at every size (GPU), kept in the record too."""
     from dataclasses import asdict
 
-    from stmfnet_trt.bench.layers import profile_engine, render, summarize
-    from stmfnet_trt.bench.suite import parse_size
-    from stmfnet_trt.core.frames import random_frames
-
     lines = []
     for engine in map(Path, args.engines):
         for size in args.sizes:
@@ -79,16 +79,14 @@ def _layer_sections(args: argparse.Namespace, record) -> list[str]:
     return lines
 
 
-def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
-    from stmfnet_trt.bench.report import table, write_json, write_plot
-    from stmfnet_trt.bench.suite import BenchOptions, run_suite
+def cmd_bench(args: argparse.Namespace) -> None:
 
     if args.layers and not args.engines:  # before minutes of timing, not after
         raise UserError("--layers profiles TensorRT engines layer by layer: give them with --engines")
     for report in filter(None, (args.json, args.plot)):
         check_file_output(report, args.overwrite)
     options = BenchOptions(tuple(args.sizes), args.batch, args.warmup, args.iterations)
-    record = run_suite(_backend_factories(args, make_backend), options)
+    record = run_suite(_backend_factories(args), options)
     print(table(record))
     if args.polygraphy:
         print("\n".join(_polygraphy_rows(args)))
@@ -102,10 +100,8 @@ def cmd_bench(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         print(f"wrote {args.plot}")
 
 
-def add_bench_parser(
-    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
-) -> argparse.ArgumentParser:
-    """``stmfnet-trt bench``; the caller adds the shared backend options (weights, threads...)."""
+def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``stmfnet-trt bench`` with the weights, variant, device and thread options."""
     parser = subparsers.add_parser(
         "bench", help="latency p50/p90/p99, frames/s, peak memory and quality per backend and size"
     )
@@ -135,5 +131,11 @@ def add_bench_parser(
         help="per-layer time of the --engines (TensorRT profiler, GPU): time per network part, "
         "the warp plugin's share, the slowest layers",
     )
-    parser.set_defaults(handler=lambda args: cmd_bench(args, make_backend))
+    add_weights_arguments(parser)
+    parser.add_argument("--variant", choices=VARIANTS, help="ONNX variant to export for onnxruntime")
+    add_force_onnx_argument(parser)
+    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for inference")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")
+    parser.set_defaults(handler=cmd_bench)
     return parser

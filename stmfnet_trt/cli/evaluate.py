@@ -1,21 +1,18 @@
-"""``stmfnet-trt eval``: argument parsing only; the work is ``evaluate.evaluate``.
-
-``cli.py`` owns the backends, so it passes a factory: ``add_eval_parser(subparsers,
-make_backend)`` returns the sub-parser for it to add its backend options to.
-"""
+"""``stmfnet-trt eval``: parse, open the backend of ``--backend``, call ``evaluate``, print."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from stmfnet_trt.cli.arg_types import positive_int
-from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.cli.backends import add_backend_arguments, add_triton_client_arguments, backend_spec
+from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
+from stmfnet_trt.io.atomic import atomic_output_path
+from stmfnet_trt.io.sink import check_file_output
+from stmfnet_trt.runtime.backends.specs import open_backend
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
-
-BackendFactory = Callable[[argparse.Namespace], Backend]
 
 
 def _crop(text: str) -> tuple[int, int]:
@@ -28,12 +25,8 @@ def _crop(text: str) -> tuple[int, int]:
     return height, width
 
 
-def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
+def cmd_eval(args: argparse.Namespace) -> None:
     """Evaluate the backend and the baselines; print the table, write JSON and pictures."""
-    from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
-    from stmfnet_trt.io.atomic import atomic_output_path
-    from stmfnet_trt.io.sink import check_file_output
-
     if args.json:  # before minutes of scoring, not after
         check_file_output(args.json, args.overwrite, inputs=args.sources)
 
@@ -46,7 +39,7 @@ def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         pictures=None if args.pictures is None else Path(args.pictures),
         progress=not args.quiet,
     )
-    with make_backend(args) as backend:
+    with open_backend(backend_spec(args, batch_size=args.batch_size)) as backend:
         report = evaluate(args.sources, backend, options)
     print(report.table())
     if args.json:
@@ -55,9 +48,7 @@ def cmd_eval(args: argparse.Namespace, make_backend: BackendFactory) -> None:
         print(f"wrote {args.json}")
 
 
-def add_eval_parser(
-    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
-) -> argparse.ArgumentParser:
+def add_eval_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``eval``; returns its parser so the caller can add backend options."""
     parser = subparsers.add_parser(
         "eval",
@@ -79,5 +70,7 @@ def add_eval_parser(
     parser.add_argument("--no-minterpolate", action="store_true", help="skip the ffmpeg baseline")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(handler=lambda args: cmd_eval(args, make_backend))
+    add_backend_arguments(parser)
+    add_triton_client_arguments(parser)
+    parser.set_defaults(handler=cmd_eval)
     return parser

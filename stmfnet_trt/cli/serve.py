@@ -1,19 +1,19 @@
-"""Parsers for ``serve`` and ``triton-repo``, and the ``--backend triton`` factory and options.
+"""``stmfnet-trt serve`` (a Triton server over a local backend) and ``triton-repo``.
 
-Like the other subpackages, this only parses and calls one function per command; Triton packages
-are imported when a command runs.
+Parse, call ``serve_backend`` or ``write_repository``, print. The Triton packages are imported
+when a command runs (they live in their own environment, see docs/serving.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.backends import add_backend_arguments, backend_spec
 from stmfnet_trt.core.errors import UserError
-from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.backends.specs import open_backend
 from stmfnet_trt.runtime.backends.triton_model import (
     DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MAX_PIXELS,
@@ -23,13 +23,12 @@ from stmfnet_trt.runtime.backends.triton_model import (
     DEFAULT_QUEUE_DELAY_US,
     LOOPBACK,
 )
+from stmfnet_trt.serve.repository import RepositoryOptions, write_repository
+from stmfnet_trt.serve.server import ServeOptions, is_loopback, serve_backend
 
-BackendFactory = Callable[[argparse.Namespace], Backend]
 
-
-def cmd_serve(args: argparse.Namespace, make_backend: BackendFactory) -> None:
+def cmd_serve(args: argparse.Namespace) -> None:
     """Build the local backend once and serve it until SIGINT/SIGTERM."""
-    from stmfnet_trt.serve.server import ServeOptions, is_loopback, serve_backend
 
     if args.backend == "triton":
         raise UserError("serve runs a model here: pick a local backend (onnxruntime, tensorrt, torch, ...)")
@@ -63,15 +62,13 @@ def cmd_serve(args: argparse.Namespace, make_backend: BackendFactory) -> None:
             flush=True,
         )
 
-    with make_backend(args) as backend:
+    with open_backend(backend_spec(args, batch_size=args.max_batch_size)) as backend:
         serve_backend(backend, options, on_ready=announce)
     print("server stopped", flush=True)
 
 
-def add_serve_parser(
-    subparsers: argparse._SubParsersAction, make_backend: BackendFactory
-) -> argparse.ArgumentParser:
-    """``stmfnet-trt serve``; the caller adds the shared backend options (as for run and eval)."""
+def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``stmfnet-trt serve`` with the shared backend options (as for run and eval)."""
     parser = subparsers.add_parser(
         "serve", help="serve a backend on a Triton Inference Server (HTTP + gRPC, dynamic batching)"
     )
@@ -109,7 +106,9 @@ def add_serve_parser(
         default=DEFAULT_QUEUE_DELAY_US,
         help="how long Triton holds a request to batch it with others (microseconds)",
     )
-    parser.set_defaults(handler=lambda args: cmd_serve(args, make_backend))
+    add_backend_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")
+    parser.set_defaults(handler=cmd_serve)
     return parser
 
 
@@ -121,7 +120,6 @@ def _add_model_identity(parser: argparse.ArgumentParser, name_help: str, version
 
 
 def cmd_triton_repo(args: argparse.Namespace) -> None:
-    from stmfnet_trt.serve.repository import RepositoryOptions, write_repository
 
     options = RepositoryOptions(
         model_name=args.model_name,
@@ -165,41 +163,3 @@ def add_triton_repo_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     parser.add_argument("--overwrite", action="store_true")
     parser.set_defaults(handler=cmd_triton_repo)
     return parser
-
-
-def add_triton_client_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``--backend triton`` (for run, eval and batch)."""
-    group = parser.add_argument_group("--backend triton (a remote Triton server)")
-    group.add_argument("--url", help="HOST:PORT of the server (Triton's defaults: gRPC 8001, HTTP 8000)")
-    group.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
-    group.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model to ask for")
-    group.add_argument(
-        "--model-version", default="", help="version to ask for (default: the server's newest)"
-    )
-    group.add_argument("--in-flight", type=positive_int, default=4, help="requests sent at once")
-    group.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    group.add_argument(
-        "--request-retries",
-        type=int,
-        default=2,
-        help="tries again after a failure that can pass (server down...)",
-    )
-
-
-def make_triton_backend(args: argparse.Namespace) -> Backend:
-    """The ``--backend triton`` entry of the CLI's backend table."""
-    from stmfnet_trt.runtime.backends.triton_client import TritonBackend, TritonOptions
-
-    if not args.url:
-        raise UserError("--backend triton needs --url HOST:PORT of a Triton server (see `stmfnet-trt serve`)")
-    return TritonBackend(
-        TritonOptions(
-            url=args.url,
-            protocol=args.protocol,
-            model_name=args.model_name,
-            model_version=str(args.model_version),
-            in_flight=args.in_flight,
-            timeout_s=args.timeout,
-            retries=args.request_retries,
-        )
-    )

@@ -17,8 +17,6 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from stmfnet_trt.core.cache import cache_root
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.core.frames import random_frames
@@ -121,12 +119,12 @@ def held_out_windows(settings: PrecisionSettings):
     return data, data.held_out
 
 
-def _numbers(report) -> dict:
+def measurements(report) -> dict:
     """A report's measurements, without the verdict knobs of the run that made it."""
     return {k: v for k, v in dataclasses.asdict(report).items() if k not in ("threshold_db", "accepted_loss")}
 
 
-def _verdict(report_fields: dict, settings: PrecisionSettings):
+def verdict(report_fields: dict, settings: PrecisionSettings):
     """The cached numbers judged against this run's threshold; raise below it unless accepted."""
     from stmfnet_trt.calibration import DEFAULT_THRESHOLDS_DB, QualityGateError, QualityReport
 
@@ -178,8 +176,8 @@ def precision_onnx(fp32_onnx: Path, settings: PrecisionSettings, *, progress: bo
         )
         report = quality_gate(fp32_onnx, model, held_out, settings.precision, accept_quality_loss=True)
         with atomic_output_path(numbers, overwrite=True) as temp:
-            temp.write_text(json.dumps(_numbers(report), indent=2) + "\n")
-    return PrecisionOnnx(model, _verdict(json.loads(numbers.read_text()), settings), from_cache)
+            temp.write_text(json.dumps(measurements(report), indent=2) + "\n")
+    return PrecisionOnnx(model, verdict(json.loads(numbers.read_text()), settings), from_cache)
 
 
 def copy_onnx(source: Path, output: Path, *, overwrite: bool) -> Path:
@@ -203,26 +201,3 @@ def gate_shape(shape: tuple[int, int], profile: ProfileShapes) -> tuple[int, int
     """
     (_, low_h, low_w), (_, high_h, high_w) = profile.min, profile.max
     return min(max(shape[0], low_h), high_h), min(max(shape[1], low_w), high_w)
-
-
-def engine_gate(engine: Path, fp32_onnx: Path, settings: PrecisionSettings):
-    """The same gate on the built engine itself, where this machine can run it (a GPU).
-
-    Returns ``(report, None)``, or ``(None, why not)`` with nothing run when the engine cannot
-    run here (no GPU, e.g. a TensorRT-RTX engine built on a CPU server, or a GPU outside its
-    targets); the ONNX Runtime gate still stands for the model's numerics then.
-    """
-    from stmfnet_trt.calibration.quality import compare_outputs, model_outputs
-    from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
-
-    try:
-        description = check_engine(engine)
-    except UserError as exc:
-        return None, str(exc)
-    shape = gate_shape(settings.shape, ProfileShapes.parse(description["profiles"][0]))
-    _, held_out = held_out_windows(dataclasses.replace(settings, shape=shape))
-    reference = model_outputs(fp32_onnx, held_out)
-    with TensorRTBackend(TensorRTOptions(engine)) as backend:
-        candidate = np.concatenate([backend.interpolate(window[None]) for window in held_out])
-    report = compare_outputs(reference, candidate, settings.precision, 0.0)
-    return _verdict(_numbers(report), settings), None

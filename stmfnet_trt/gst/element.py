@@ -35,6 +35,7 @@ import queue
 import threading
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import gi
@@ -50,6 +51,7 @@ from stmfnet_trt.core.frames import to_model_frame, to_video_frame  # noqa: E402
 from stmfnet_trt.io.y4m import matrix_for_size  # noqa: E402
 from stmfnet_trt.io.yuv import Colour, FrameConverter, PlaneLayout  # noqa: E402
 from stmfnet_trt.runtime.backend import Backend  # noqa: E402
+from stmfnet_trt.runtime.backends.specs import named_spec, open_backend  # noqa: E402
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector  # noqa: E402
 from stmfnet_trt.runtime.scheduling.scheduler import (  # noqa: E402
     SchedulerStats,
@@ -67,22 +69,18 @@ CAPS = Gst.Caps.from_string(
 QUEUE_FRAMES = 4
 _PUT_POLL_S = 0.1
 _END = object()  # queue marker: drain and stop
-# Model arguments of a backend, by backend: the CLI flag that takes the ``model`` property.
-_MODEL_FLAGS = {"auto": "--onnx", "onnxruntime": "--onnx", "tensorrt": "--engine", "torch": "--checkpoint"}
+# The ``model`` property, by backend: which file it names.
+_MODEL_FIELDS = {"auto": "onnx", "onnxruntime": "onnx", "tensorrt": "engine", "torch": "checkpoint"}
 
 
 def make_backend(name: str, model: str | None) -> Backend:
-    """The backend ``stmfnet-trt run --backend NAME`` would use, from the CLI's own table."""
-    from stmfnet_trt.cli import BACKENDS, build_parser
-
-    if name not in BACKENDS:
-        raise UserError(f"backend {name!r} is not one of {sorted(BACKENDS)}")
-    argv = ["run", "-", "-o", "-", "--backend", name, "-q"]
+    """The backend ``stmfnet-trt run --backend NAME`` would use, with ``model`` as its file."""
+    files = {}
     if model:
-        if name not in _MODEL_FLAGS:
+        if name not in _MODEL_FIELDS:
             raise UserError(f"backend {name} takes no model file")
-        argv += [_MODEL_FLAGS[name], model]
-    return BACKENDS[name](build_parser().parse_args(argv))
+        files[_MODEL_FIELDS[name]] = Path(model)
+    return open_backend(named_spec(name, progress=False, **files))
 
 
 def _colour(info: GstVideo.VideoInfo) -> Colour:

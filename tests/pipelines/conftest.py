@@ -13,8 +13,8 @@ from pipeline_helpers import ASSETS, TIMEOUT_S
 @pytest.fixture(scope="session")
 def demo_onnx() -> Path:
     """The demo weights' ONNX graph as `run` would use it (exported once into the user cache)."""
-    from stmfnet_trt.cli import _default_variant
     from stmfnet_trt.export.cache import cached_onnx
+    from stmfnet_trt.plugins import default_ort_variant as _default_variant
     from stmfnet_trt.weights import resolve_checkpoint
 
     return cached_onnx(resolve_checkpoint(None), _default_variant(), progress=False)

@@ -7,8 +7,9 @@ from fake_engine_files import write_engine
 from fake_tensorrt import EngineSpec
 from onnx import TensorProto, helper
 
+from stmfnet_trt.api.build import engine_gate
 from stmfnet_trt.core.contract import INPUT_NAMES
-from stmfnet_trt.engine.precision_step import PrecisionSettings, engine_gate, gate_shape
+from stmfnet_trt.engine.precision_step import PrecisionSettings, gate_shape
 from stmfnet_trt.engine.request import ProfileShapes
 
 

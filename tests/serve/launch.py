@@ -1,8 +1,8 @@
 """``serve`` and a ``run --backend triton`` through this package's own parsers and functions.
 
-The tests start these as real processes in the serve environment. ``stmfnet-trt serve`` and
-``stmfnet-trt run --backend triton`` reach the same functions once stmfnet_trt/cli.py registers
-them; this keeps the tests independent of that wiring.
+The tests start these as real processes in the serve environment. ``serve`` is the CLI's own
+parser and handler; ``run`` here times the run alone (for bench/scale.py) through the same
+backend spec flags as ``stmfnet-trt run --backend triton``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ import argparse
 import sys
 import time
 
-from stmfnet_trt.cli import BACKENDS, _add_backend_arguments
-from stmfnet_trt.cli.serve import add_serve_parser, add_triton_client_arguments, make_triton_backend
+from stmfnet_trt.cli.backends import add_triton_client_arguments, triton_spec
+from stmfnet_trt.cli.serve import add_serve_parser
 from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.runtime.backends.specs import named_spec, open_backend
 from stmfnet_trt.runtime.scheduling.video import RunOptions, interpolate_video
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     """Interpolate through the server; the time printed covers the run only (for bench/scale.py)."""
-    with make_triton_backend(args) as backend:
+    with open_backend(named_spec("triton", triton=triton_spec(args))) as backend:
         options = RunOptions(factor=args.factor, max_frames=args.max_frames, progress=not args.quiet)
         start = time.perf_counter()
         summary = interpolate_video(args.input, args.output, backend, options)
@@ -30,8 +31,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     subparsers = parser.add_subparsers(dest="command", required=True)
-    serve = add_serve_parser(subparsers, lambda args: BACKENDS[args.backend](args))
-    _add_backend_arguments(serve)
+    add_serve_parser(subparsers)
     run = subparsers.add_parser("run")
     run.add_argument("input")
     run.add_argument("-o", "--output", required=True)

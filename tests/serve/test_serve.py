@@ -38,8 +38,8 @@ CLIENT_TIMEOUT_S = 240
 
 @pytest.fixture(scope="module")
 def onnx_model():
-    from stmfnet_trt.cli import _default_variant
     from stmfnet_trt.export.cache import cached_onnx
+    from stmfnet_trt.plugins import default_ort_variant as _default_variant
 
     return cached_onnx(None, _default_variant(), progress=False)
 
