@@ -78,8 +78,8 @@ fi
 wants build && stage build 240 bash -c "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH \
   -DTENSORRT_ROOT='$PWD/third_party/tensorrt' -DORT_INCLUDE_DIR='$PWD/third_party/onnxruntime' >/dev/null \
   && cmake --build build -j\$(nproc) >/dev/null"
-wants gpu-tests && stage gpu-tests 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/test_plugins_native.py \
-  tests/runtime/test_cuda_binding_gpu.py
+wants gpu-tests && stage gpu-tests 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/plugins/test_plugins_native.py \
+  tests/runtime/cuda/test_cuda_binding_gpu.py
 if wants train; then
   wait "$train_job" || failures=$((failures + 1))  # the background stage's own count is lost
   tail -n 3 "$RUN/log.jsonl" || true

@@ -2,12 +2,17 @@
 
 Tests that need a GPU or full TensorRT are marked and skip with a reason on machines without
 them; everything else runs on a CPU-only machine from the committed data in ``tests/data``.
+
+``tests/support`` goes on ``sys.path`` here, so the helpers shared by several folders (the fakes
+of CUDA, TensorRT and pycuda, the cubic backend, synthetic media) import by name from any test.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,9 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 ASSETS = Path(__file__).parent.parent / "assets"
+SUPPORT = Path(__file__).parent / "support"
+
+sys.path.insert(0, str(SUPPORT))
 
 
 def _cuda_available() -> bool:
@@ -99,3 +107,34 @@ def exported(tmp_path_factory) -> dict[str, Path]:
         ).path
         for variant in VARIANTS
     }
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """(FakeCuda, FakeTensorRT) installed where the backend and the engine checks look for them."""
+    from fake_cuda import FakeCuda
+    from fake_tensorrt import FakeTensorRT
+
+    from stmfnet_trt.plugins import trt_plugin_library_path
+
+    cuda = FakeCuda("compute-first")
+    trt = FakeTensorRT(cuda)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    monkeypatch.setattr(
+        "stmfnet_trt.runtime.backends.tensorrt_backend.select_binding", lambda name=None: cuda
+    )
+    monkeypatch.setattr("stmfnet_trt.runtime.cuda.memory.select_binding", lambda name=None: cuda)
+    # The registry step is TensorRT's: the fake returns the library path, as load_trt_plugin does.
+    monkeypatch.setattr(
+        "stmfnet_trt.runtime.backends.tensorrt_backend.load_trt_plugin",
+        lambda module: trt_plugin_library_path(),
+    )
+    return cuda, trt
+
+
+@pytest.fixture
+def frame_folder(tmp_path: Path) -> Callable[[str, Sequence[np.ndarray]], Path]:
+    """Writes frames into tmp_path/<name> and returns the folder."""
+    from synthetic_media import write_frames
+
+    return lambda name, frames: write_frames(tmp_path / name, frames)

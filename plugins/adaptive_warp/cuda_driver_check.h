@@ -21,7 +21,7 @@ int builtRuntimeVersion() noexcept;
 
 } // namespace stmfnet_trt
 
-// C ABI for callers without TensorRT (stmfnet_trt/runtime/cuda_binding.py). `driverVersion` < 0:
+// C ABI for callers without TensorRT (stmfnet_trt/runtime/cuda/binding.py). `driverVersion` < 0:
 // ask the installed driver. Returns 0 when the driver is new enough, 1 when it is too old (the
 // reason is written to `message`, NUL-terminated, truncated to `capacity`), 2 when no driver exists.
 extern "C" __attribute__((visibility("default"))) int stmfnet_trt_cuda_driver_check(

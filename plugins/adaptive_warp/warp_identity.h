@@ -1,7 +1,7 @@
 // Identity of the AdaptiveWarp custom op, shared by the TensorRT plugin and the ONNX Runtime op.
 //
 // The exporter (stmfnet_trt/core/warp_op.py) writes ONNX nodes with exactly these names, so the two must
-// never drift: tests/test_plugins_native.py parses this header and compares it with warp_op.py.
+// never drift: tests/plugins/test_plugins_native.py parses this header and compares it with warp_op.py.
 // Keep each name a `constexpr char` array with its string literal on one line: that test reads
 // this file with a regular expression, not a compiler.
 #pragma once

@@ -2,7 +2,7 @@
 
 Importing the modules proves little: torch came in through a helper called at run time before
 (``file_sha256`` lived in ``model/checkpoint.py``). Here the real commands run, with torch made
-uninstalled by a ``sitecustomize`` (tests/runtime/blocked_imports): ``run`` with an export and
+uninstalled by a ``sitecustomize`` (tests/support/blocked_imports): ``run`` with an export and
 with the cached export of the default weights, ``run`` with the auto backend, ``eval``, and the
 one-line refusal where an export would be needed.
 """
@@ -23,7 +23,7 @@ from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.io import open_source
 from stmfnet_trt.weights import DEMO_CHECKPOINT
 
-BLOCKER = Path(__file__).parent.parent / "runtime" / "blocked_imports"
+BLOCKER = Path(__file__).parent.parent / "support" / "blocked_imports"
 
 
 def without_torch(cache: Path) -> dict[str, str]:

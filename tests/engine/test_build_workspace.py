@@ -21,7 +21,7 @@ from stmfnet_trt.engine import build
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
 
 RTX_LOG = "[TRT] [E] Error Code 2: OutOfMemory (Requested size was 4302217360 bytes.)"
-BLOCKED_IMPORTS = Path(__file__).parent.parent / "runtime" / "blocked_imports"
+BLOCKED_IMPORTS = Path(__file__).parent.parent / "support" / "blocked_imports"
 DEFAULT_PROFILE = "1x128x128:1x640x1152:1x1152x2048"  # `stmfnet-trt build`'s default --shapes
 
 

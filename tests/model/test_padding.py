@@ -1,19 +1,14 @@
-"""Bottom/right reflect padding to a multiple of 128 and the crop back (spec §3)."""
+"""Bottom/right reflect padding to a multiple of 128 and the crop back (spec §3).
+
+The sizes themselves (the padded size, the smallest side) are the contract's: tests/core/test_contract.py.
+"""
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 
-from stmfnet_trt.core.contract import check_frame_size, padded_size
-from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.model.network import pad_frames
-
-
-@pytest.mark.parametrize(("size", "padded"), [(1, 128), (96, 128), (128, 128), (129, 256), (544, 640)])
-def test_padded_size(size, padded):
-    assert padded_size(size) == padded
 
 
 def test_pads_bottom_and_right_by_reflection_only():
@@ -29,12 +24,6 @@ def test_pads_bottom_and_right_by_reflection_only():
 def test_multiples_of_128_are_left_alone():
     frame = torch.rand(1, 3, 128, 256)
     assert pad_frames([frame])[0] is frame
-
-
-@pytest.mark.parametrize(("height", "width"), [(64, 128), (128, 64), (30, 200)])
-def test_sides_too_small_to_reflect_are_refused(height, width):
-    with pytest.raises(InputError, match="too small"):
-        check_frame_size(height, width)
 
 
 def test_model_output_keeps_a_non_multiple_size():

@@ -1,19 +1,8 @@
-"""Fixtures for the training and evaluation tests: frame folders and a tiny stand-in model."""
+"""Fixtures for the training tests: a tiny stand-in model (frame folders: tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
-
-import numpy as np
 import pytest
-from synthetic_media import write_frames
-
-
-@pytest.fixture
-def frame_folder(tmp_path: Path) -> Callable[[str, Sequence[np.ndarray]], Path]:
-    """Writes frames into tmp_path/<name> and returns the folder."""
-    return lambda name, frames: write_frames(tmp_path / name, frames)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ Sources:
   exercises a second channel chunk of the kernel's 4-channel accumulator.
 
 File format (little endian), one case per file, read by ``warp_case_io.h`` and by
-``tests/test_plugins_native.py``::
+``tests/plugins/test_plugins_native.py``::
 
     8 bytes   magic b"SWCASE1\\0"
     int32     kernel_size

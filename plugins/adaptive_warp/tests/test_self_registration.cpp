@@ -2,7 +2,7 @@
 // does, registers the creator in an already-loaded TensorRT) and of its hand-over to loadLibrary,
 // against fake_nvinfer.cpp: a libnvinfer.so.10 whose registry, logger and finder come from the
 // TensorRT 10.x headers. No TensorRT, no GPU. The real 10.x / 11.x / TensorRT-RTX libraries are
-// tested in tests/test_plugins_native.py.
+// tested in tests/plugins/test_plugins_native.py.
 //
 // Usage: test_self_registration <fake libnvinfer.so.10> <libstmfnet_trt_plugins.so> <scratch dir>
 #include "host_check.h"

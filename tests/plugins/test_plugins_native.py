@@ -35,7 +35,7 @@ import pytest
 from stmfnet_trt import plugins
 from stmfnet_trt.core import upsample_conv_op, warp_op
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WARP_DIR = REPO / "plugins" / "adaptive_warp"
 CASE_DIR = WARP_DIR / "tests" / "data"
 GOLDEN_NPZ = REPO / "tests" / "data" / "warp_cases.npz"
@@ -449,7 +449,7 @@ RTX_BUILD_SCRIPT = """
     import tensorrt_rtx as trt
     from onnx import TensorProto
     from stmfnet_trt import plugins
-    from tests.test_plugins_native import warp_model
+    from tests.plugins.test_plugins_native import warp_model
 
     logger = trt.Logger(trt.Logger.ERROR)
     builder = trt.Builder(logger)

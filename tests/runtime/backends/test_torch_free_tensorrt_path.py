@@ -1,6 +1,6 @@
 """The TensorRT path run (not just imported) in processes where ``import torch`` fails.
 
-Each case runs a script in a subprocess whose ``sitecustomize`` (tests/runtime/blocked_imports)
+Each case runs a script in a subprocess whose ``sitecustomize`` (tests/support/blocked_imports)
 makes torch, and cuda-python too, uninstalled: sidecar verification, triton-repo packaging of an
 engine, engine_for_run's lookup of a cached export, and the TensorRT backend up to where the
 fake TensorRT takes over.
@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-HERE = Path(__file__).parent
+SUPPORT = Path(__file__).resolve().parents[2] / "support"  # the fakes and blocked_imports/
 BLOCKED = "torch,cuda,cuda.bindings"
 
 
@@ -22,14 +22,14 @@ def run_without_torch(script: str, tmp_path: Path) -> str:
     """Run ``script`` (argv[1] = tmp_path) with torch and cuda-python blocked; its stdout."""
     prologue = (
         "import sys\n"
-        f"sys.path.insert(0, {str(HERE)!r})\n"
+        f"sys.path.insert(0, {str(SUPPORT)!r})\n"
         "assert sys.modules['torch'] is None and sys.modules['cuda'] is None\n"
     )
     epilogue = "\nassert sys.modules['torch'] is None, 'torch was imported'\nprint('done')\n"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(HERE / "blocked_imports"), os.environ.get("PYTHONPATH")])
+            filter(None, [str(SUPPORT / "blocked_imports"), os.environ.get("PYTHONPATH")])
         ),
         "STMFNET_BLOCK_IMPORTS": BLOCKED,
         "STMFNET_TRT_CACHE": str(tmp_path / "cache"),
