@@ -24,6 +24,10 @@ How: the warp region is found in the graph (``warp_region``) and cut out (``spli
 ModelOpt sees a graph ONNX Runtime runs without our custom op and cannot touch the warp; the
 cut-out part's inputs are computed by the full FP32 model (``feeds``); the FP32 warp is put
 back afterwards. Needs ``nvidia-modelopt`` (CPU is enough): see docs/precision.md.
+
+Layer 7 (docs/ARCHITECTURE.md; tests/test_layers.py checks it): above ``runtime/scheduling/``
+(scene cuts pick the calibration windows), below ``runtime/cuda/`` and ``engine/`` (whose
+precision step runs it). Other modules: ``prepare``, ``qdq``, ``tools``.
 """
 
 from stmfnet_trt.calibration.exclusions import load_exclusions

@@ -57,7 +57,7 @@ VARIANTS = ("plugin", "portable", "cpu")
 # Variants whose warp is our AdaptiveWarp node (TensorRT plugin / ORT op) rather than standard ops.
 CUSTOM_WARP_VARIANTS = ("plugin", "cpu")
 # TorchScript exporter at opset 17: the dynamo exporter needs ~4.5 min for the portable graph
-# (600 unrolled gathers) against ~40 s here, and opset 17 is what TensorRT 8.6-10.x parse
+# (600 unrolled gathers) against ~40 s with TorchScript, and opset 17 is what TensorRT 8.6-10.x parse
 # best. Below 20 also sidesteps TensorRT's GridSample-as-nearest parser bug (we use none).
 OPSET = 17
 # Bumped whenever the exported graph of a given checkpoint changes, so caches keyed on it re-export.

@@ -3,8 +3,9 @@
 The checkpoint is exported once (``cached_onnx``, plugin variant) and built through the engine
 cache for a profile that covers this video's padded size and batch: classic TensorRT where it is
 installed (it builds for the GPU it runs on), else TensorRT-RTX for this GPU's compute
-capability. Failures are ``UserError``s that say what to do. The build itself needs a GPU
-machine and is written, not run on a GPU here; the choices and errors are tested on the CPU.
+capability. Failures are ``UserError``s that say what to do. The build itself needs a GPU; the
+choices and errors are tested with the machine's availability patched
+(tests/engine/test_engine_for_run.py).
 """
 
 from __future__ import annotations

@@ -2,4 +2,10 @@
 
 Public API: ``evaluate`` / ``EvalOptions`` / ``EvalReport`` (evaluate.py), ``psnr`` and
 ``ssim`` (metrics.py), ``add_eval_parser`` (cli.py, for ``stmfnet-trt eval``).
+
+Layer 12 (docs/ARCHITECTURE.md; tests/test_layers.py checks it): above ``api/``, below the
+applications (``serve/``, ``batch/``, ``bench/``, ``train/``, ``gst/``). Modules: ``evaluate``
+(drop frames, interpolate them back, score every method), ``metrics`` (PSNR, SSIM), ``windows``
+(the 7-frame windows shared with training), ``minterpolate`` (FFmpeg's baseline), ``pictures``
+(side-by-side crops).
 """

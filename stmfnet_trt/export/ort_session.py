@@ -38,10 +38,11 @@ def create_session(
     if not path.is_file():
         raise UserError(f"ONNX model not found: {path}")
     options = ort.SessionOptions()
-    # Idle intra-op threads sleep instead of spinning: measured on 2 cores with another process
-    # busy, spinning made a 256x256 frame 30 % slower (3.26 vs 2.54 s) and starves whatever else
-    # this process runs (decoding, encoding, a torch model); on an idle machine it gains ~nothing
-    # here (~700 nodes per frame, each wake-up costs microseconds). See bench/RESULTS.md.
+    # Idle intra-op threads sleep instead of spinning: with two threads on two cores that another
+    # process keeps busy, spinning made a 256x256 frame 30 % slower (3.26 vs 2.54 s), and it starves
+    # whatever else this process runs (decoding, encoding, a torch model); on idle cores it gains
+    # ~nothing for this graph (~700 nodes per frame, each wake-up costs microseconds). See
+    # bench/RESULTS.md.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # No memory pattern: from the second run on it allocates one block for the whole plan next to
     # the arena chunks the first run left, nearly doubling peak RSS (544x960, 3 runs: 2.27 GB with,

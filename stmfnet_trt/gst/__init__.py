@@ -7,6 +7,10 @@ regular install both have. The loader embeds the system's Python (Debian's 3.11 
 ``python3-gst-1.0``), so the environment's own packages (numpy, PyAV, onnxruntime) come in
 through ``PYTHONPATH``: ``python -m stmfnet_trt.gst`` prints both settings for the environment
 that runs it. The Python versions must match (the wheels are built for one).
+
+Layer 13, the applications, with ``serve/``, ``batch/``, ``bench/`` and ``train/``
+(docs/ARCHITECTURE.md; tests/test_layers.py checks it): none imports another; above every
+library layer, below ``cli/``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,12 @@ output appears under its name only when ``close()`` succeeds.
         with open_sink("out.mp4", src.width, src.height, 2 * src.fps, audio_from=src.path) as dst:
             for frame in src:
                 dst.write(frame)
+
+Layer 3, beside ``model/`` (docs/ARCHITECTURE.md; tests/test_layers.py checks it): above
+``core/``, ``plugins.py`` and ``weights.py``, below ``export/``. Modules: ``source`` /
+``video_source`` / ``folder_source`` / ``frame_source`` (reading), ``sink`` / ``video_sink`` /
+``folder_sink`` / ``frame_sink`` (writing), ``atomic`` (outputs that appear only when complete),
+``audio``, ``orientation``, ``rates``, ``images`` (stills), ``y4m`` and ``yuv`` (frames in pipes).
 """
 
 from stmfnet_trt.io.folder_source import DEFAULT_FOLDER_FPS

@@ -5,6 +5,11 @@ checkpoint layout, strict loading), ``adaptive_warp`` (the warp oracle).
 
 Imported lazily: ``stmfnet_trt.core.contract`` (the size contract) is torch-free and used by the
 lean runtimes, which must not pull in torch through this package.
+
+Layer 3, beside ``io/`` (docs/ARCHITECTURE.md; tests/test_layers.py checks it): above
+``core/``, ``plugins.py`` and ``weights.py``, below ``export/``. Modules: ``network`` (the whole
+network and its padding), ``feature``, ``gridnet``, ``heads``, ``scales``, ``texture`` (its parts),
+``warp`` (the adaptive-warp oracle), ``checkpoint`` (loading and saving weights).
 """
 
 from __future__ import annotations

@@ -2,9 +2,14 @@
 
 Public API: ``laplacian_loss`` / ``distillation_loss`` (losses.py), ``TrainConfig``
 (config.py), ``TrainingData`` / ``validation_windows`` (data.py), the photo motion generator
-(synthetic.py), ``Trainer`` (trainer.py), ``run_training`` (job.py) and ``add_train_parser``
-(cli.py). Nothing here is imported by the inference path; only ``cli.py`` is imported by
-``stmfnet-trt`` itself, and it loads torch only when ``train`` runs.
+(synthetic.py), ``Trainer`` (trainer.py) and ``run_training`` (job.py); ``sources.py`` and
+``prefetch.py`` feed it. Nothing here is imported by the inference path; the ``train`` command
+(stmfnet_trt/cli/train.py) imports only ``PRECISIONS`` from this package up front, and torch only
+when ``train`` runs.
+
+Layer 13, the applications, with ``serve/``, ``batch/``, ``bench/`` and ``gst/``
+(docs/ARCHITECTURE.md; tests/test_layers.py checks it): none imports another; above every
+library layer, below ``cli/``.
 """
 
 # Training forward precisions (config.py, cli.py); validation and every exported graph stay in

@@ -16,8 +16,8 @@ Two paths: ``interpolate`` copies a batch of windows in and out synchronously (t
 backend answers); ``double_frame_rate`` is the scheduler's x2 level through the overlapped
 pipeline with device-resident frames (``trt_pipeline``), used by ``interpolate_stream`` for every
 level of x2/x4/x8 runs unless ``TensorRTOptions.pipeline`` is off. The GPU side is tested on the
-CPU against fakes of TensorRT and CUDA that enforce the real API's contracts (tests/runtime);
-on a GPU by ``scripts/first_gpu_run.sh``.
+CPU against fakes of TensorRT and CUDA that enforce the real API's contracts (tests/support,
+tests/runtime/backends); on a GPU by the ``tensorrt``-marked tests and ``scripts/first_gpu_run.sh``.
 
 For TensorRT-RTX the JIT runtime cache is kept next to the engine so a second start skips the
 specialisation; where that folder is not writable it is kept in the user cache instead.

@@ -18,7 +18,7 @@ practical overlap) it has *global* squeeze-excitation gates (feature extractor `
 texture branch ``SEGating``) that average every channel over the whole frame. Every output pixel
 therefore depends on every input pixel, and a tiled frame equals the untiled one only when one
 tile covers it (the wrapper then passes the frame through untouched). Otherwise the difference is
-measured (tests/runtime/test_tiling.py): small where the gates' frame means are close to the
+measured (tests/runtime/backends/test_tiling.py): small where the gates' frame means are close to the
 tile means (smooth, stationary content) and largest near the tile borders the overlap hides.
 """
 

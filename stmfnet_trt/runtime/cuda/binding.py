@@ -3,7 +3,7 @@
 Two implementations answer the same calls: cuda-python (``cuda.bindings.runtime``; installs and
 imports without a GPU) and pycuda (Jetson images often carry it); ``selection.select_binding``
 picks one. Pointers, streams and events are plain ints or opaque handles so that the pipeline
-logic can be driven by a fake binding in CPU tests (tests/runtime/fake_cuda.py). Nothing here
+logic can be driven by a fake binding in CPU tests (tests/support/fake_cuda.py). Nothing here
 imports torch.
 """
 

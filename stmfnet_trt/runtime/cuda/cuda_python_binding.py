@@ -1,8 +1,9 @@
 """``CudaBinding`` through cuda-python's runtime API (``cuda.bindings.runtime``): the primary one.
 
 Every call goes through ``check`` so that a CUDA error becomes an exception naming the call and
-the error, instead of a status tuple nobody reads. Written, not run on a GPU here: only the
-import and the no-GPU error path are exercised by this project's CPU tests.
+the error, instead of a status tuple nobody reads. Without a GPU the tests reach the import and
+the no-GPU error path; the calls themselves (copies, events across streams, mapped memory, the
+out-of-memory error) are checked by the ``gpu``-marked tests/runtime/cuda/test_cuda_binding_gpu.py.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ context through the runtime API. So this binding retains the **primary** context
 one TensorRT uses) and pushes it on every thread that calls it (``make_current``, once per
 thread); the pipeline's decode and feeder threads pop it again before they end.
 
-Tested on the CPU against a fake pycuda whose context is current only on the thread that made
-it current (tests/runtime/fake_pycuda.py); pycuda itself does not build on this project's CPU
-machines, so the real one is tested only where it is installed.
+Tested against a fake pycuda whose context is current only on the thread that made it current
+(tests/support/fake_pycuda.py, tests/runtime/cuda/test_pycuda_binding.py); pycuda needs the CUDA
+toolkit to build, so the real one is tested, by the ``gpu``-marked
+tests/runtime/cuda/test_cuda_binding_gpu.py, only where it is installed.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ copies, cuts), so runs match every other backend frame for frame. On an integrat
 staging and output memory are mapped pinned memory: the engine writes its output straight into
 host-visible memory and the download copy disappears.
 
-The logic runs on the CPU against a fake binding in the tests; the GPU path is written, not run
-on a GPU here.
+Tested bit for bit against the scheduler with a fake CUDA binding that runs queued work only when
+the host waits, in an adversarial stream order (tests/runtime/cuda/test_trt_pipeline.py), so a
+missing event wait corrupts frames there. On a GPU, the ``gpu``/``tensorrt``-marked test in
+tests/runtime/backends/test_tensorrt_backend.py compares it with ONNX Runtime.
 """
 
 from __future__ import annotations
