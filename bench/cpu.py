@@ -10,7 +10,7 @@ plugin graph (our AdaptiveWarp CPU op with the fused tap softmax), ONNX Runtime 
 (the plugin graph with the heads' upsample + 3x3 conv tails as UpsampleConv3x3 nodes: what `run`
 uses on a CPU).
 
-Each backend runs in a worker process of its own, so its peak RSS (``ru_maxrss``) is its own and
+Each backend runs in a worker process of its own, so its peak RSS (VmHWM) is its own and
 its threads and caches cannot slow the others. Workers are warmed up one after the other (first
 call: allocations, oneDNN primitives, torch.compile's compilation), then driven in turns
 (A B C D A B C D ...), so machine noise hits every backend alike; the median over the turns is
@@ -37,6 +37,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from stmfnet_trt.bench.measure import peak_rss_bytes, rss_bytes
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -73,18 +75,6 @@ def build_backend(name: str, threads: int, model: Path | None):
         upsampler.forward = torch.compiler.disable(upsampler.forward)
         backend.model = torch.compile(backend.model)
     return backend
-
-
-def peak_rss_bytes() -> int:
-    """This process's RSS high-water mark (VmHWM, Linux).
-
-    Not ``ru_maxrss``: Linux carries that over fork and exec, so a worker would report its
-    parent's peak (the parent may have exported a model).
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status: peak RSS needs Linux")
 
 
 def say(message: dict) -> None:
@@ -214,7 +204,7 @@ def measure_size(
             worker = Worker(row, size, args.threads, models.get(row.backend))
             if worker.alive:
                 workers.append(worker)
-                largest = max(largest, current_rss_bytes(worker.process.pid))
+                largest = max(largest, rss_bytes(worker.process.pid))
             else:
                 worker.finish()
         for _ in range(args.repeats):
@@ -228,16 +218,6 @@ def measure_size(
         if eager and row.median_s:
             row.speedup_vs_eager = eager / row.median_s
     return rows
-
-
-def current_rss_bytes(pid: int) -> int:
-    """Resident set size of a running process (Linux /proc; 0 where unavailable)."""
-    import os
-
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 def render_table(rows: list[Row]) -> str:

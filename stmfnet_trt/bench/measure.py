@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -20,15 +21,25 @@ from stmfnet_trt.runtime.backend import Backend
 SAMPLE_S = 0.01
 
 
-def _rss_bytes() -> int:
-    """Resident set size of this process (Linux /proc; 0 where unavailable)."""
+def rss_bytes(pid: int | None = None) -> int:
+    """Resident set size of process ``pid`` (None: this one), from Linux /proc; 0 where unavailable."""
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        pages = int(Path(f"/proc/{pid or 'self'}/statm").read_text().split()[1])
     except (OSError, IndexError, ValueError):
         return 0
-    import os
-
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    """This process's RSS high-water mark (VmHWM, Linux): the peak of a whole process.
+
+    Not ``ru_maxrss``: Linux carries that over fork and exec, so a worker process would report its
+    parent's peak (the parent may have exported a model).
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: peak RSS needs Linux")
 
 
 class PeakMemory:
@@ -44,7 +55,7 @@ class PeakMemory:
     """
 
     def __init__(self) -> None:
-        self.peak_rss = _rss_bytes()
+        self.peak_rss = rss_bytes()
         self.device_at_entry = device_memory_in_use() if cuda_context_exists() else None
         self.device_peak = self.device_at_entry
         self._stop = threading.Event()
@@ -57,7 +68,7 @@ class PeakMemory:
         return self.device_peak - self.device_at_entry
 
     def _sample(self) -> None:
-        self.peak_rss = max(self.peak_rss, _rss_bytes())
+        self.peak_rss = max(self.peak_rss, rss_bytes())
         if self.device_peak is not None:
             self.device_peak = max(self.device_peak, device_memory_in_use() or 0)
 
@@ -112,8 +123,8 @@ def measure(backend: Backend, windows: np.ndarray, warmup: int, iterations: int)
 
     torch's cache is emptied first so that memory earlier rows left reserved is neither charged to
     this row nor hides its growth. Warm-up runs inside the sampled block, so the first GPU row of a
-    backend also carries its one-time costs (cuDNN/cuBLAS handles, lazily loaded kernels: about
-    200 MB for torch on an H100).
+    backend also carries its one-time costs (cuDNN/cuBLAS handles, lazily loaded kernels: a few
+    hundred MB for torch).
     """
     release_cached_device_memory()
     with PeakMemory() as memory:

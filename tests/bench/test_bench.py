@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from stmfnet_trt.bench.measure import Latency, measure
+from stmfnet_trt.bench.measure import Latency, measure, peak_rss_bytes, rss_bytes
 from stmfnet_trt.bench.report import table, write_json, write_plot
 from stmfnet_trt.bench.suite import BenchOptions, parse_size, run_suite
 from stmfnet_trt.cli import main
@@ -45,6 +48,16 @@ def test_measure_counts_frames_and_returns_output():
     assert len(result.latency.samples) == 3 and result.output.shape == (3, 3, 128, 128)
     assert result.frames_per_s == pytest.approx(3 / result.latency.p50)
     assert result.peak_rss_bytes > 10 * 2**20
+
+
+def test_rss_of_a_process_and_the_peak_of_this_one():
+    """bench/cpu.py reads its workers' RSS by pid and each worker its own high-water mark."""
+    current = rss_bytes()
+    assert current > 10 * 2**20 and rss_bytes(os.getpid()) > 10 * 2**20
+    assert peak_rss_bytes() >= current
+    code = "import os; print(os.getpid())"
+    ended = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert rss_bytes(int(ended.stdout)) == 0  # reaped: no /proc entry left to read
 
 
 def test_suite_rows_quality_and_skips():
