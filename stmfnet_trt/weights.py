@@ -2,7 +2,7 @@
 
 The published ST-MFNet Mini weights cannot be downloaded at run time, so the package carries
 its own demo weights (``stmfnet_trt/weights/``), with their exported ONNX graphs so that a run
-without torch needs no export. Without them a run without ``--checkpoint`` stops with this
+without torch needs no export. Without them a run given no ``checkpoint`` stops with this
 message rather than producing frames from random weights.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 
 DEMO_CHECKPOINT = Path(__file__).parent / "weights" / "stmfnet_mini_demo.pth"
 # The demo weights' exported graphs, shipped so that an install without torch runs them (the cache
@@ -23,10 +23,14 @@ BUNDLED_VARIANTS = ("cpu", "plugin", "portable")
 # Random-init weights (plumbing checks) are seeded; exports and their caches use this seed.
 RANDOM_INIT_SEED = 0
 
-NO_CHECKPOINT_MESSAGE = (
-    "no checkpoint given and no demo weights are installed. Pass --checkpoint PATH with a file in the "
-    "published format ({'state_dict': ...}, e.g. models/stmfnet_mini.pth of the official ST-MFNet-Mini "
-    "repository), or --random-init to check the plumbing with random weights (the frames will be garbage)."
+# Parts of a UserError: the CLI writes the parameters as --checkpoint PATH and --random-init.
+NO_CHECKPOINT_MESSAGE: tuple[str | Param, ...] = (
+    "no checkpoint given and no demo weights are installed. Pass ",
+    Param("checkpoint", "PATH"),
+    " with a file in the published format ({'state_dict': ...}, e.g. models/stmfnet_mini.pth of the "
+    "official ST-MFNet-Mini repository), or ",
+    Param("random_init_seed"),
+    " to check the plumbing with random weights (the frames will be garbage).",
 )
 
 
@@ -36,4 +40,4 @@ def resolve_checkpoint(checkpoint: str | Path | None) -> Path:
         return Path(checkpoint)
     if DEMO_CHECKPOINT.is_file():
         return DEMO_CHECKPOINT
-    raise UserError(NO_CHECKPOINT_MESSAGE)
+    raise UserError(*NO_CHECKPOINT_MESSAGE)

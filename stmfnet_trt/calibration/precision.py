@@ -25,7 +25,7 @@ from stmfnet_trt.calibration.prepare import META_PRECISION, PreparedCore, prepar
 from stmfnet_trt.calibration.tools import autocast_fp16, check_method, quantize_int8
 from stmfnet_trt.calibration.windows import CalibrationData
 from stmfnet_trt.core.contract import META_OPSET
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, UserError
 from stmfnet_trt.core.frames import random_frames
 from stmfnet_trt.io.atomic import atomic_output_path
 
@@ -96,7 +96,7 @@ def make_precision_onnx(
     if out.suffix != ".onnx":
         raise UserError(f"output must end in .onnx: {out}")
     if out.exists() and not overwrite:
-        raise UserError(f"{out} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(out)
     windows = random_frames((2, 4, 3, *FP16_PROXY_SHAPE), seed=0) if calib is None else calib.calib
     with prepared_core(Path(fp32_onnx), windows) as prepared:
         user_fp32 = resolve_exclusions(prepared.core, exclude)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.export.parity import Difference
 
@@ -59,8 +59,9 @@ class QualityGateError(UserError):
     def __init__(self, report: QualityReport) -> None:
         super().__init__(
             f"{report.summary()}. Exclude the layers that cost most (see the sensitivity report), use a "
-            "higher precision, or accept the loss explicitly (--accept-quality-loss; in Python "
-            "accept_quality_loss=True)"
+            "higher precision, or accept the loss explicitly (",
+            Param("accept_quality_loss", True),
+            ")",
         )
         self.report = report
 

@@ -89,7 +89,7 @@ def find_warp_region(model: onnx.ModelProto) -> WarpRegion:
     if any(n.op_type == CPU_ONLY_OP for n in nodes):
         raise UserError(
             f"this is the cpu export variant ({CPU_ONLY_OP} nodes, ONNX Runtime only); FP16/INT8 models "
-            "are made for TensorRT from the plugin or portable variant: stmfnet-trt export --variant plugin"
+            "are made for TensorRT from the plugin or portable variant: `stmfnet-trt export --variant plugin`"
         )
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
     producer = {out: node for node in nodes for out in node.output}

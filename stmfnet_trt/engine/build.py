@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from stmfnet_trt.core.cache import cache_root
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, Param, ParameterError, UserError
 from stmfnet_trt.core.flavours import FLAVOUR_MODULES, FLAVOURS, RTX_TARGETS
 from stmfnet_trt.core.upsample_conv_op import OP_NAME as CPU_ONLY_OP
 from stmfnet_trt.engine import sidecar
@@ -67,8 +67,8 @@ def _device_for(flavour: str) -> dict[str, str]:
     try:
         return _device_info()
     except Exception as exc:  # no CUDA binding, no driver, no device
-        raise UserError(
-            f"--target tensorrt builds for the GPU it runs on, and none is usable here: {exc}"
+        raise ParameterError(
+            "flavour", f"tensorrt builds for the GPU it runs on, and none is usable here: {exc}"
         ) from None
 
 
@@ -81,13 +81,13 @@ def refuse_cpu_only_graph(onnx_path: Path) -> None:
     if CPU_ONLY_OP.encode() in onnx_path.read_bytes():
         raise UserError(
             f"{onnx_path} is the cpu export variant: its {CPU_ONLY_OP} nodes run only in ONNX Runtime. "
-            "For TensorRT export the plugin variant: stmfnet-trt export --variant plugin"
+            "For TensorRT export the plugin variant: `stmfnet-trt export --variant plugin`"
         )
 
 
 def _check(request: BuildRequest) -> None:
     if request.flavour not in FLAVOURS:
-        raise UserError(f"--target must be one of {FLAVOURS}, got {request.flavour!r}")
+        raise ParameterError("flavour", f"must be one of {FLAVOURS}, got {request.flavour!r}")
     if not Path(request.onnx).is_file():
         raise UserError(f"ONNX model not found: {request.onnx}")
     refuse_cpu_only_graph(Path(request.onnx))
@@ -95,7 +95,9 @@ def _check(request: BuildRequest) -> None:
         raise UserError(f"plugin library not found: {request.plugin} (build it with `make plugins`)")
     bad = [sm for sm in request.rtx_targets if sm not in RTX_TARGETS]
     if request.flavour == "rtx" and (bad or not request.rtx_targets):
-        raise UserError(f"--sm must list TensorRT-RTX targets from {RTX_TARGETS}; got {request.rtx_targets}")
+        raise ParameterError(
+            "rtx_targets", f"must list TensorRT-RTX targets from {RTX_TARGETS}; got {request.rtx_targets}"
+        )
     for profile in request.profiles:
         profile.validate()
 
@@ -125,7 +127,7 @@ def _build_with_workspace(request: BuildRequest, engine: Path) -> tuple[dict, st
 
     Returns the report, the log and the workspace (MiB) the engine was built with. The retry is
     bounded (``MAX_AUTO_WORKSPACE_MB``); when it is not enough either, the error's first line says
-    which ``--workspace`` to pass or to lower the profile.
+    which ``workspace_mb`` to pass or to lower the profile.
     """
     try:
         return (*_run_worker(request, engine), request.workspace_mb)
@@ -149,9 +151,11 @@ def _build_with_workspace(request: BuildRequest, engine: Path) -> tuple[dict, st
 def _workspace_error(request: BuildRequest, short: WorkspaceShortfall) -> UserError:
     return UserError(
         f"engine build failed, nothing written: the builder needs {short.needed_mb} MiB of workspace "
-        f"and had {request.workspace_mb} MiB: pass --workspace {short.needed_mb} (if the GPU has it) or "
-        f"lower the profile's largest shape (--shapes, now {request.profiles[0].max})"
-        f"\n--- build log (tail) ---\n{short.log.strip()}"
+        f"and had {request.workspace_mb} MiB: pass ",
+        Param("workspace_mb", short.needed_mb),
+        " (if the GPU has it) or lower the profile's largest shape (",
+        Param("shapes"),
+        f", now {request.profiles[0].max})\n--- build log (tail) ---\n{short.log.strip()}",
     )
 
 
@@ -211,7 +215,7 @@ def build_engine(request: BuildRequest, output: Path | None, *, overwrite: bool 
     _check(request)
     require_flavour(request.flavour)
     if output is not None and output.exists() and not overwrite:
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+        raise OutputExistsError(output)
     version = importlib.import_module(FLAVOUR_MODULES[request.flavour]).__version__
     device = _device_for(request.flavour)
     if request.flavour == "tensorrt" and request.timing_cache is None:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from stmfnet_trt.core.cache import cache_root
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import ParameterError
 from stmfnet_trt.core.flavours import FLAVOUR_MODULES
 
 INSTALL_HINTS = {
@@ -21,10 +21,16 @@ INSTALL_HINTS = {
 }
 
 
-def missing_flavour(flavour: str) -> str | None:
-    """Why the flavour cannot build here (its Python module is not installed), or None."""
+def missing_flavour(flavour: str) -> ParameterError | None:
+    """Why the flavour cannot build here (its Python module is not installed), or None.
+
+    An error rather than a string so that a caller quoting it in its own message keeps the
+    parameter (``UserError(reason, ". ...")``: the CLI shows it as ``--target``).
+    """
     if importlib.util.find_spec(FLAVOUR_MODULES[flavour]) is None:
-        return f"--target {flavour} needs the {FLAVOUR_MODULES[flavour]} module: {INSTALL_HINTS[flavour]}"
+        return ParameterError(
+            "flavour", f"{flavour} needs the {FLAVOUR_MODULES[flavour]} module: {INSTALL_HINTS[flavour]}"
+        )
     return None
 
 
@@ -32,7 +38,7 @@ def require_flavour(flavour: str) -> None:
     """Fail clearly when the flavour's Python module is not installed."""
     reason = missing_flavour(flavour)
     if reason is not None:
-        raise UserError(reason)
+        raise reason
 
 
 def _rtx_library_dir() -> Path | None:

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from stmfnet_trt.core.contract import padded_size
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.core.flavours import RTX_TARGETS
 from stmfnet_trt.engine.build import build_engine
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
@@ -40,7 +40,7 @@ def choose_flavour(device: dict) -> tuple[str, list[int]]:
     sm = int(str(device["compute_capability"]).replace(".", ""))
     if importlib.util.find_spec("tensorrt_rtx") is None:
         raise UserError(
-            "--backend tensorrt needs TensorRT: pip install 'stmfnet-trt[tensorrt]' (or tensorrt-rtx)"
+            "the tensorrt backend needs TensorRT: pip install 'stmfnet-trt[tensorrt]' (or tensorrt-rtx)"
         )
     if sm not in RTX_TARGETS:
         raise UserError(
@@ -82,7 +82,11 @@ def engine_for_run(
     except UserError as error:
         if _OUT_OF_MEMORY.search(str(error)):
             raise UserError(
-                f"{error}\nThe GPU ran out of memory building for {width}x{height}: use a smaller "
-                "--batch-size, or tiling (--tile) for large frames"
+                error,
+                f"\nThe GPU ran out of memory building for {width}x{height}: use a smaller ",
+                Param("batch_size"),
+                ", or tiling (",
+                Param("tiles"),
+                ") for large frames",
             ) from error
         raise

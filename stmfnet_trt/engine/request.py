@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stmfnet_trt.core.contract import INPUT_NAMES, SIZE_MULTIPLE
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import ParameterError, UserError
 from stmfnet_trt.core.flavours import DEFAULT_RTX_TARGETS
 
 DEFAULT_WORKSPACE_MB = 4096
@@ -31,11 +31,11 @@ class ProfileShapes:
         try:
             shapes = [tuple(int(v) for v in part.lower().split("x")) for part in text.split(":")]
         except ValueError as exc:
-            raise UserError(
-                f"--shapes must be MIN:OPT:MAX, each NxHxW (e.g. 1x256x256); got {text!r}"
+            raise ParameterError(
+                "shapes", f"must be MIN:OPT:MAX, each NxHxW (e.g. 1x256x256); got {text!r}"
             ) from exc
         if len(shapes) != 3 or any(len(s) != 3 for s in shapes):
-            raise UserError(f"--shapes must be MIN:OPT:MAX, each NxHxW (e.g. 1x256x256); got {text!r}")
+            raise ParameterError("shapes", f"must be MIN:OPT:MAX, each NxHxW (e.g. 1x256x256); got {text!r}")
         profile = cls(*shapes)  # type: ignore[arg-type]
         profile.validate()
         return profile

@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 from stmfnet_trt.core.cache import cache_root, onnx_cache_key
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.weights import BUNDLED_ONNX_DIR, BUNDLED_VARIANTS, DEMO_CHECKPOINT
 
@@ -42,8 +42,11 @@ def cached_onnx(checkpoint: str | Path | None, variant: str, *, progress: bool =
     if missing is not None:
         raise UserError(
             f"exporting this checkpoint to ONNX needs the export extra ({missing} is not installed): "
-            "pip install 'stmfnet-trt[export]', or pass a model exported elsewhere (--onnx FILE, or "
-            "--engine PLAN for TensorRT)"
+            "pip install 'stmfnet-trt[export]', or pass a model exported elsewhere (",
+            Param("onnx"),
+            " FILE, or ",
+            Param("engine"),
+            " PLAN for TensorRT)",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     if progress:

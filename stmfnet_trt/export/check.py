@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 
 from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.core.frames import random_frames, to_model_frame
 from stmfnet_trt.core.warp_op import OP_DOMAIN, OP_NAME
 from stmfnet_trt.export.exporter import op_histogram
@@ -170,7 +170,9 @@ def compare(
     runners = [_reference_runner(reference_model)] if reference_model is not None else []
     runners += [_onnx_runner(p, threads) for p in onnx_paths]
     if len(runners) < 2:
-        raise UserError("nothing to compare: give a checkpoint (or --random-init) or a second ONNX file")
+        raise UserError(
+            "nothing to compare: give a checkpoint (or ", Param("random_init_seed"), ") or a second ONNX file"
+        )
     results = Comparator.run(runners, data_loader=feeds)
     comparisons = []
     name_a, iterations_a = results[0]

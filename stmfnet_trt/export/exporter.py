@@ -27,7 +27,7 @@ from stmfnet_trt.core.contract import (
     OUTPUT_NAME,
     VARIANTS,
 )
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, ParameterError, UserError
 from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.core.upsample_conv_op import OP_NAME as UPSAMPLE_CONV_OP
 from stmfnet_trt.core.version import __version__
@@ -159,12 +159,12 @@ def export_onnx(
     from stmfnet_trt.model.checkpoint import load_model
 
     if options.variant not in VARIANTS:
-        raise UserError(f"--variant must be one of {VARIANTS}, got {options.variant!r}")
+        raise ParameterError("variant", f"must be one of {VARIANTS}, got {options.variant!r}")
     output = Path(output)
     if output.suffix != ".onnx":
         raise UserError(f"output must end in .onnx: {output}")
     if output.exists() and not options.overwrite:
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+        raise OutputExistsError(output)
     started = time.perf_counter()
     seed = RANDOM_INIT_SEED if checkpoint is None else None
     interpolator = prepare_for_variant(load_model(checkpoint, random_init_seed=seed), options.variant)

@@ -12,7 +12,7 @@ it did not write. So:
   also refuses to replace anything that appeared meanwhile (``RENAME_NOREPLACE``).
 - A folder output carries a marker file listing what we wrote. An existing folder is replaced
   only if it is such an output of ours and holds nothing else: a folder with the user's files is
-  never removed, ``--overwrite`` or not.
+  never removed, ``overwrite`` or not.
 - Temporaries left by a run that was killed (SIGKILL, power cut) are recognised by their exact
   hidden name and removed by the next run that writes the same output.
 """
@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, UserError
 
 OUTPUT_MARKER = ".stmfnet-trt-output"
 _TEMP_TAG = "partial"
@@ -319,7 +319,7 @@ def atomic_output_path(final: str | os.PathLike[str], *, overwrite: bool = False
     """
     final = Path(final)
     if final.exists() and not overwrite:
-        raise UserError(f"{final} exists; pass --overwrite to replace it")
+        raise OutputExistsError(final)
     output = AtomicOutput(final, directory=False, overwrite=overwrite, wait_for_lock=overwrite)
     try:
         yield output.temp

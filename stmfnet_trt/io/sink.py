@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, Param, UserError
 from stmfnet_trt.io.atomic import check_replaceable_folder
 from stmfnet_trt.io.folder_sink import FolderSink
 from stmfnet_trt.io.frame_sink import FrameSink
@@ -61,7 +61,12 @@ def check_file_output(
     if not creates_folder and not out.parent.is_dir():
         raise UserError(f"{out}: the folder {out.parent} does not exist")
     if (out.exists() or out.is_symlink()) and not overwrite:
-        raise UserError(f"{out} already exists; choose another name or allow overwriting (--overwrite)")
+        raise OutputExistsError(
+            out,
+            f"{out} already exists; choose another name or allow overwriting (",
+            Param("overwrite", True),
+            ")",
+        )
 
 
 def check_output_path(path: PathLike, overwrite: bool, inputs: Iterable[PathLike] = ()) -> None:
@@ -85,7 +90,7 @@ def check_output_path(path: PathLike, overwrite: bool, inputs: Iterable[PathLike
         raise UserError(f"{out}: the folder {out.parent} does not exist")
     if out.exists() or out.is_symlink():
         if not overwrite:
-            raise UserError(f"{out} already exists; choose another name or allow overwriting")
+            raise OutputExistsError(out, f"{out} already exists; choose another name or allow overwriting")
         if out.is_dir() != folder or (out.is_symlink() and folder):
             kind = "a folder" if out.is_dir() else "a file"
             raise UserError(f"{out} exists and is {kind}; refusing to replace it with another kind")

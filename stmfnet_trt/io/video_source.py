@@ -47,7 +47,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stmfnet_trt.core.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, Param, UserError
 from stmfnet_trt.io.frame_source import FrameSource, check_frame_pixels
 from stmfnet_trt.io.orientation import Orientation, frame_orientation
 from stmfnet_trt.io.rates import IntervalCheck, checked_rate, snap_standard_rate
@@ -272,7 +272,8 @@ class VideoSource(FrameSource):
         raise InputError(
             f"{self.path}: variable frame rate ({description}); as constant {self.fps} fps its motion and "
             "audio sync would change: convert it (ffmpeg -i IN -fps_mode cfr -r RATE OUT) or accept that "
-            "with --assume-cfr (assume_constant_rate=True)"
+            "with ",
+            Param("assume_constant_rate", True),
         )
 
     def __iter__(self) -> Iterator[np.ndarray]:

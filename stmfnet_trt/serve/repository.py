@@ -33,7 +33,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, Param, UserError
 from stmfnet_trt.core.warp_op import OP_DOMAIN
 from stmfnet_trt.engine.request import ProfileShapes
 from stmfnet_trt.engine.sidecar import sha256_of, sidecar_path, verify_engine
@@ -140,7 +140,9 @@ def describe_engine(path: Path, plugin: Path | None) -> ModelFacts:
     if sidecar.get("plugin_sha256") and sha256_of(library) != sidecar["plugin_sha256"]:
         raise UserError(
             f"{library} is not the plugin build {path.name} was made with (sha256 differs from its "
-            "sidecar); pass --plugin with that build, or rebuild the engine"
+            "sidecar); pass ",
+            Param("plugin"),
+            " with that build, or rebuild the engine",
         )
     # Engines are built from the contract's graph, with dynamic H and W inside the profile.
     dims = {name: WINDOW_DIMS for name in INPUT_NAMES}
@@ -257,7 +259,7 @@ def write_repository(model: Path, repo: Path, options: RepositoryOptions = Repos
     repo = Path(repo)
     facts = describe_model(model, options.plugin)
     if repo.exists() and not options.overwrite:
-        raise UserError(f"{repo} exists; pass --overwrite to replace it")
+        raise OutputExistsError(repo)
     if not repo.parent.is_dir():
         raise UserError(f"{repo}: the folder {repo.parent} does not exist")
     output = AtomicOutput(repo, directory=True, overwrite=options.overwrite)

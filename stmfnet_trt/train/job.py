@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, ParameterError, UserError
 from stmfnet_trt.model.checkpoint import load_model
 from stmfnet_trt.model.network import STMFNetMini
 from stmfnet_trt.runtime.backends.torch_backend import resolve_device
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainSources:
-    """Where the material comes from: ``--data``, ``--photos``, ``--teacher-dir``."""
+    """Where the material comes from (the CLI's ``--data``, ``--photos``, ``--teacher-dir``)."""
 
     data: Sequence[Path] = ()
     photos: Sequence[Path] = ()
@@ -50,11 +50,11 @@ def resolve_config(
     if not (resume and (run_dir / LAST_CHECKPOINT).is_file()):
         return (TrainConfig.load(config_file) if config_file else TrainConfig()).replace(**given)
     if config_file is not None:
-        raise UserError(f"--resume continues with {run_dir / CONFIG_FILE}: drop --config")
+        raise ParameterError("resume", f"continues with {run_dir / CONFIG_FILE}: drop ", Param("config_file"))
     saved = TrainConfig.load(run_dir / CONFIG_FILE)
     changed = sorted(k for k, v in given.items() if k not in RESUME_OVERRIDABLE and getattr(saved, k) != v)
     if changed:
-        raise UserError(f"--resume keeps the run's settings; cannot change {', '.join(changed)}")
+        raise ParameterError("resume", f"keeps the run's settings; cannot change {', '.join(changed)}")
     return saved.replace(**given)
 
 
@@ -129,6 +129,6 @@ def run_training(
     trainer.start(resume)
     if trainer.step >= config.total_steps:
         raise UserError(
-            f"{run_dir} has already run {trainer.step} of {config.total_steps} steps: raise --steps"
+            f"{run_dir} has already run {trainer.step} of {config.total_steps} steps: raise ", Param("steps")
         )
     return trainer.train(time_limit_s)

@@ -74,11 +74,11 @@ def _is_image(path: Path) -> bool:
 
 
 def discover_sources(data: Sequence[str | Path], photos: Sequence[str | Path] = ()) -> SourceList:
-    """Resolve ``--data`` and ``--photos`` arguments into clips and photos.
+    """Resolve ``data`` and ``photos`` entries (the CLI's ``--data``, ``--photos``) into clips and photos.
 
-    A ``--data`` entry is a folder in the layout ``scripts/fetch_training_data.py`` writes
+    A ``data`` entry is a folder in the layout ``scripts/fetch_training_data.py`` writes
     (``clips/`` with videos or frame folders, ``photos/`` with images), a video file, or a frame
-    folder. A ``--photos`` entry is an image or a folder of images.
+    folder. A ``photos`` entry is an image or a folder of images.
     """
     clips: list[Path] = []
     stills: list[Path] = []

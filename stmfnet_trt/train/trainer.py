@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from stmfnet_trt.core.errors import CheckpointError, UserError
+from stmfnet_trt.core.errors import CheckpointError, Param, UserError
 from stmfnet_trt.core.frames import to_video_frame
 from stmfnet_trt.evaluate.metrics import psnr
 from stmfnet_trt.io.atomic import atomic_output_path
@@ -122,7 +122,12 @@ class Trainer:
             self._load(last)
             return
         if last.is_file():
-            raise UserError(f"{self.run_dir} already holds a run: pass --resume, or choose another --out")
+            raise UserError(
+                f"{self.run_dir} already holds a run: pass ",
+                Param("resume", True),
+                ", or choose another ",
+                Param("run_dir"),
+            )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_output_path(self.run_dir / CONFIG_FILE, overwrite=True) as temp:
             temp.write_text(json.dumps(self.config.to_json(), indent=2) + "\n")
@@ -142,7 +147,10 @@ class Trainer:
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise CheckpointError(
                 f"{path} has weights but not the training state a resume needs ({type(exc).__name__}: "
-                f"{exc}); start a new run from it with --init, or use another --out"
+                f"{exc}); start a new run from it with ",
+                Param("init_checkpoint"),
+                ", or use another ",
+                Param("run_dir"),
             ) from exc
         log_path = self.run_dir / LOG_FILE
         lines = log_path.read_text().splitlines() if log_path.is_file() else []
@@ -228,7 +236,7 @@ class Trainer:
         """Run from the current step to ``config.total_steps``, validating and checkpointing.
 
         With ``time_limit_s``, stop after the first step that ends past it and checkpoint there,
-        so a lent machine or a night's slot is used to the end and ``--resume`` goes on from it.
+        so a lent machine or a night's slot is used to the end and a resumed run goes on from it.
         """
         config = self.config
         result = TrainResult(start_step=self.step, end_step=self.step)

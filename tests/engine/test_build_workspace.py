@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from stmfnet_trt.cli.flags import user_message
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine import build
 from stmfnet_trt.engine.request import BuildRequest, ProfileShapes
@@ -59,8 +60,11 @@ def test_retry_with_the_asked_workspace_then_a_one_line_fix(tmp_path, monkeypatc
     with pytest.raises(UserError) as info:
         build._build_with_workspace(make_request(tmp_path), tmp_path / "e.plan")
     first_line = str(info.value).splitlines()[0]
-    assert "needs 6144 MiB of workspace and had 5120 MiB: pass --workspace 6144" in first_line
-    assert "lower the profile's largest shape (--shapes" in first_line
+    assert "needs 6144 MiB of workspace and had 5120 MiB: pass workspace_mb=6144" in first_line
+    assert "lower the profile's largest shape (shapes, now (1, 1152, 2048))" in first_line
+    cli_line = user_message(info.value).splitlines()[0]  # the CLI's reading
+    assert "needs 6144 MiB of workspace and had 5120 MiB: pass --workspace 6144" in cli_line
+    assert "lower the profile's largest shape (--shapes, now (1, 1152, 2048))" in cli_line
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx not installed")

@@ -6,6 +6,7 @@ import importlib.util
 
 import pytest
 
+from stmfnet_trt.cli.flags import user_message
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.engine import for_run as efr
 
@@ -62,5 +63,9 @@ def test_out_of_memory_build_suggests_batch_or_tiling(monkeypatch, log):
     monkeypatch.setattr("stmfnet_trt.plugins.trt_plugin_library_path", lambda: "plugin.so")
     monkeypatch.setattr(efr, "plugin_onnx", lambda *a, **k: "model.onnx")
     monkeypatch.setattr(efr, "build_engine", failing_build)
-    with pytest.raises(UserError, match=r"smaller --batch-size, or tiling \(--tile\)"):
+    with pytest.raises(UserError, match=r"smaller batch_size, or tiling \(tiles\) for large frames") as info:
         efr.engine_for_run(None, 1080, 1920, 2, progress=False)
+    assert user_message(info.value) == (  # the CLI's reading
+        f"engine build failed, nothing written: {log}\nThe GPU ran out of memory building for 1920x1080: "
+        "use a smaller --batch-size, or tiling (--tile) for large frames"
+    )

@@ -38,7 +38,7 @@ import numpy as np
 
 from stmfnet_trt.core.cache import cache_root
 from stmfnet_trt.core.contract import INPUT_NAMES, OUTPUT_NAME, pad_to_multiple
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.core.flavours import FLAVOUR_MODULES
 from stmfnet_trt.engine.sidecar import EngineTrustError, mismatches, sha256_of, verify_engine
 from stmfnet_trt.plugins import load_trt_plugin, trt_plugin_library_path
@@ -118,15 +118,18 @@ class EngineProfile:
     min: tuple[int, int, int]
     max: tuple[int, int, int]
 
-    def refusal(self, batch: int, height: int, width: int) -> str | None:
+    def refusal(self, batch: int, height: int, width: int) -> UserError | None:
         """Why (batch, height, width) is outside the profile, or None."""
         shape = (batch, height, width)
         if all(low <= v <= high for low, v, high in zip(self.min, shape, self.max, strict=True)):
             return None
         low, high = ("x".join(map(str, s)) for s in (self.min, self.max))
-        return (
+        return UserError(
             f"{batch} window(s) of {width}x{height} (padded) are outside the engine's profile "
-            f"(NxHxW {low} .. {high}); rebuild it with --shapes covering them, or use --tile"
+            f"(NxHxW {low} .. {high}); rebuild it with ",
+            Param("shapes"),
+            " covering them, or use ",
+            Param("tiles"),
         )
 
 
@@ -142,7 +145,9 @@ def engine_profile(engine: Any, path: Path) -> EngineProfile:
     if low[0] != 1:
         raise UserError(
             f"{path}: its profile's smallest batch is {low[0]}, but a run's last batch can hold one "
-            "window; rebuild it with a minimum batch of 1 (--shapes 1xHxW:...)"
+            "window; rebuild it with a minimum batch of 1 (",
+            Param("shapes"),
+            " 1xHxW:...)",
         )
     return EngineProfile(tuple(int(v) for v in low), tuple(int(v) for v in high))
 
@@ -182,7 +187,7 @@ class EngineContext:
         """Bind device tensors by name and enqueue on ``stream`` (a raw handle, see the binding)."""
         refusal = self.profile.refusal(batch, height, width)
         if refusal is not None:
-            raise UserError(refusal)
+            raise refusal
         for name, pointer in zip(INPUT_NAMES, inputs, strict=True):
             if not self.context.set_input_shape(name, (batch, 3, height, width)):
                 shape = f"{batch}x3x{height}x{width}"
@@ -356,7 +361,7 @@ class TensorRTBackend(Backend):
         padded = pad_to_multiple(windows)
         refusal = self.profile.refusal(1, *padded.shape[-2:])
         if refusal is not None:
-            raise UserError(refusal)
+            raise refusal
         step = self.profile_max_batch()
         with self._batch_lock:
             outputs = [self._run_batch(padded[start : start + step]) for start in range(0, len(padded), step)]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.contract import SIZE_MULTIPLE
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import ParameterError
 from stmfnet_trt.runtime.backend import Backend
 
 
@@ -43,9 +43,9 @@ class TileOptions:
 
     def __post_init__(self) -> None:
         if self.tile <= 0 or self.tile % SIZE_MULTIPLE:
-            raise UserError(f"--tile must be a positive multiple of {SIZE_MULTIPLE}, got {self.tile}")
+            raise ParameterError("tile", f"must be a positive multiple of {SIZE_MULTIPLE}, got {self.tile}")
         if not 0 <= self.overlap < self.tile:
-            raise UserError(f"--tile-overlap must be in [0, tile) = [0, {self.tile}), got {self.overlap}")
+            raise ParameterError("overlap", f"must be in [0, tile) = [0, {self.tile}), got {self.overlap}")
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

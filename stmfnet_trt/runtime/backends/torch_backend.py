@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import ParameterError, UserError
 from stmfnet_trt.runtime.backend import Backend
 
 
@@ -44,7 +44,9 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda was requested but torch sees no CUDA GPU (CPU build or no driver)")
+        raise ParameterError(
+            "device", "cuda was requested but torch sees no CUDA GPU (CPU build or no driver)"
+        )
     if device != "cpu" and not device.startswith("cuda"):
         raise UserError(f"unknown device {device!r}: use cpu, cuda or cuda:N")
     return device

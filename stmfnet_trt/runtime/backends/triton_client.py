@@ -78,7 +78,7 @@ def _module(protocol: str):
             import tritonclient.http as module
     except ImportError as exc:
         raise UserError(
-            f"--backend triton needs tritonclient[{protocol}]: pip install 'stmfnet-trt[triton-client]'"
+            f"the triton backend needs tritonclient[{protocol}]: pip install 'stmfnet-trt[triton-client]'"
         ) from exc
     return module
 

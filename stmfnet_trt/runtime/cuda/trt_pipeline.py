@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from stmfnet_trt.core.contract import pad_to_multiple, padded_size
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.runtime.cuda.binding import CudaBinding, HostBuffer
 from stmfnet_trt.runtime.cuda.frame_ring import Fill, FrameRing, WindowBatcher
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
@@ -408,7 +408,11 @@ def pipelined_level(
     except MemoryError as error:
         raise UserError(
             f"{error}: the frame ring for {width}x{height} frames, batch {max_batch}, does not fit in "
-            "GPU memory; use a smaller --batch-size or tiling (--tile)"
+            "GPU memory; use a smaller ",
+            Param("batch_size"),
+            " or tiling (",
+            Param("tiles"),
+            ")",
         ) from error
     try:
         yield from pipeline.double_frame_rate(itertools.chain([first], frames), detector, stats)

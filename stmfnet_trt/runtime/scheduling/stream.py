@@ -27,7 +27,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from stmfnet_trt.core.contract import check_frame_size
-from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.core.errors import InputError, Param
 from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.io.y4m import Y4MReader, Y4MWriter
 from stmfnet_trt.io.yuv import FrameConverter
@@ -82,7 +82,7 @@ def interpolate_y4m(
     check_frame_size(header.height, header.width)
     rate = options.input_fps or header.rate
     if rate is None:
-        raise InputError("the y4m header states no frame rate (F0:0): pass --fps")
+        raise InputError("the y4m header states no frame rate (F0:0): pass ", Param("input_fps"))
     converter = FrameConverter(reader.layout, header.colour(options.matrix))
     planes = itertools.islice(reader, options.max_frames)
     frames = (to_model_frame(converter.to_rgb(frame)) for frame in planes)

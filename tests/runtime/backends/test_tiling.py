@@ -52,10 +52,10 @@ def test_blend_weights_are_positive_and_partition_unity(length, tile, overlap):
 def test_bad_tile_options_are_user_errors():
     assert TileOptions(256, 0).overlap == 0
     for tile in (0, 100, 129):
-        with pytest.raises(UserError, match="multiple of 128"):
+        with pytest.raises(UserError, match=rf"^tile must be a positive multiple of 128, got {tile}$"):
             TileOptions(tile, 0)
     for overlap in (-1, 256):
-        with pytest.raises(UserError, match="tile-overlap"):
+        with pytest.raises(UserError, match=rf"^overlap must be in \[0, tile\) = \[0, 256\), got {overlap}$"):
             TileOptions(256, overlap)
 
 
