@@ -155,7 +155,7 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         "--tile",
         type=positive_int,
         help="run the model on square tiles of this side (a multiple of 128) and blend them: for "
-        "frames too big for memory; changes the result slightly (see runtime/tiling.py)",
+        "frames too big for memory; changes the result slightly (see runtime/backends/tiling.py)",
     )
     run.add_argument(
         "--tile-overlap", type=int, default=64, help="pixels neighbouring tiles share at least (blended)"
@@ -177,7 +177,7 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    # Streams: `run - -o -` (runtime/stream.py).
+    # Streams: `run - -o -` (runtime/scheduling/stream.py).
     run.add_argument(
         "--y4m-matrix",
         choices=("auto", "bt601", "bt709"),

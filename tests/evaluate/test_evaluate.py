@@ -113,12 +113,14 @@ def test_missing_ffmpeg_is_a_note(frame_folder, monkeypatch):
 def test_cli_writes_json_table_and_pictures(frame_folder, tmp_path, capsys):
     clip = frame_folder("edge", edge_clip())
     parser = argparse.ArgumentParser()
-    add_eval_parser(parser.add_subparsers(), lambda args: BlendBackend())
+    add_eval_parser(parser.add_subparsers())
     out, pictures = tmp_path / "report.json", tmp_path / "pictures"
     args = parser.parse_args(
         [
             "eval",
             str(clip),
+            "--backend",
+            "blend",
             "--json",
             str(out),
             "--pictures",
