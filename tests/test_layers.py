@@ -141,16 +141,23 @@ def imports_of(module: str) -> tuple[tuple[Import, ...], frozenset[str]]:
     return tuple(found), frozenset(third_party)
 
 
+def _with_packages(module: str) -> set[str]:
+    """``module`` and the packages above it: importing ``a.b.c`` runs ``a`` and ``a.b`` first."""
+    parts = module.split(".")
+    return {".".join(parts[:n]) for n in range(1, len(parts) + 1)} & MODULE_FILES.keys()
+
+
 def module_level_targets(module: str) -> set[str]:
-    return {e.target for e in imports_of(module)[0] if not e.in_function and e.target in MODULE_FILES} - {
-        module
-    }
+    edges = imports_of(module)[0]
+    targets = {e.target for e in edges if not e.in_function and e.target in MODULE_FILES}
+    # A module's own packages are already importing when it runs: not an edge (nor a cycle).
+    return set().union(*map(_with_packages, targets)) - _with_packages(module) if targets else set()
 
 
 @cache
 def heavy_at_import(module: str) -> frozenset[str]:
     """The HEAVY third-party modules importing ``module`` loads (following module-level imports)."""
-    heavy, seen, todo = set(), {module}, [module]
+    heavy, seen, todo = set(), _with_packages(module), [*_with_packages(module)]
     while todo:
         current = todo.pop()
         heavy |= imports_of(current)[1] & HEAVY
@@ -249,13 +256,36 @@ def test_the_rule_catches_an_upward_and_a_dodging_import(tmp_path, monkeypatch):
         heavy_at_import.cache_clear()
 
 
-def test_the_package_imports_without_torch():
-    """The facade and the CLI: a process where torch cannot be imported loads them."""
+# What `pip install stmfnet-trt` brings (pyproject's dependencies): every other package is an extra.
+BASE_INSTALL = frozenset({"onnxruntime"})
+# The modules a base install runs: the command line (its parsers and run/eval/serve/batch/bench
+# handlers) and the inference API.
+BASE_INSTALL_MODULES = (
+    "stmfnet_trt.cli",
+    "stmfnet_trt.api.interpolator",
+    "stmfnet_trt.runtime.backends.specs",
+    "stmfnet_trt.serve.server",
+)
+
+
+@pytest.mark.parametrize("module", BASE_INSTALL_MODULES)
+def test_the_command_line_and_the_inference_api_need_no_extra(module):
+    assert heavy_at_import(module) <= BASE_INSTALL, module
+
+
+def test_the_package_imports_with_every_extra_missing():
+    """The facade, the CLI and its help in a process where torch, onnx, TensorRT, Triton... cannot
+    be imported (the base install: the serving environment has no onnx, a Jetson image no torch)."""
     import subprocess
 
+    blocked = sorted(HEAVY - BASE_INSTALL)
     code = (
-        "import sys; sys.modules['torch'] = None\n"
-        "import stmfnet_trt, stmfnet_trt.cli\n"
-        "assert 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+        f"import sys\nfor name in {blocked!r}:\n    sys.modules[name] = None\n"
+        "import stmfnet_trt, stmfnet_trt.cli, stmfnet_trt.api.interpolator\n"
+        "from stmfnet_trt.cli import main\n"
+        "try:\n    main(['run', '--help'])\n"
+        "except SystemExit as done:\n    assert done.code == 0, done.code\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "usage: stmfnet-trt run" in result.stdout

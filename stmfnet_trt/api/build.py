@@ -13,11 +13,10 @@ import dataclasses
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stmfnet_trt.calibration import QualityReport, load_exclusions
-from stmfnet_trt.calibration.quality import compare_outputs, model_outputs
 from stmfnet_trt.core.errors import ParameterError, UserError
 from stmfnet_trt.core.flavours import DEFAULT_RTX_TARGETS, FLAVOURS
 from stmfnet_trt.engine.build import build_engine as build_from_request
@@ -41,6 +40,9 @@ from stmfnet_trt.io.sink import check_file_output
 from stmfnet_trt.plugins import trt_plugin_library_path
 from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions, check_engine
 from stmfnet_trt.runtime.backends.torch_backend import cuda_available
+
+if TYPE_CHECKING:
+    from stmfnet_trt.calibration import QualityReport
 
 PRECISIONS = ("fp32", "fp16", "int8")
 DEFAULT_SHAPES = "1x128x128:1x640x1152:1x1152x2048"
@@ -116,6 +118,8 @@ def default_target() -> str:
 
 def precision_settings(spec: BuildSpec) -> PrecisionSettings:
     """The precision step's settings of a low-precision ``spec``."""
+    from stmfnet_trt.calibration import load_exclusions  # onnx: the precision extra, only when used
+
     _, height, width = ProfileShapes.parse(spec.shapes).opt
     default_shape = (min(height, DEFAULT_CALIB_SHAPE[0]), min(width, DEFAULT_CALIB_SHAPE[1]))
     return PrecisionSettings(
@@ -139,6 +143,8 @@ def engine_gate(engine: Path, fp32_onnx: Path, settings: PrecisionSettings):
     run here (no GPU, e.g. a TensorRT-RTX engine built on a CPU server, or a GPU outside its
     targets); the ONNX Runtime gate still stands for the model's numerics then.
     """
+    from stmfnet_trt.calibration.quality import compare_outputs, model_outputs  # onnx, as above
+
     try:
         description = check_engine(engine)
     except UserError as exc:

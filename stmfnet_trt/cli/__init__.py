@@ -21,6 +21,7 @@ from stmfnet_trt.cli.bench import add_bench_parser
 from stmfnet_trt.cli.build import add_build_parser
 from stmfnet_trt.cli.evaluate import add_eval_parser
 from stmfnet_trt.cli.export import add_check_parser, add_export_parser
+from stmfnet_trt.cli.flags import user_message
 from stmfnet_trt.cli.run import add_run_parser
 from stmfnet_trt.cli.serve import add_serve_parser, add_triton_repo_parser
 from stmfnet_trt.cli.train import add_train_parser
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return stop.exit_status
     except UserError as exc:
-        print(f"{prefix} {one_line(str(exc))}", file=sys.stderr)
+        print(f"{prefix} {one_line(user_message(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (OSError, av.error.FFmpegError) as exc:
         print(f"{prefix} {describe_os_error(exc)}", file=sys.stderr)

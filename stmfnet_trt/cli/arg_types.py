@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def positive_int(text: str) -> int:
@@ -19,3 +20,8 @@ def positive_float(text: str) -> float:
     if not 0.0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
     return value
+
+
+def optional_path(value: str | None) -> Path | None:
+    """An optional file flag's value as the library takes it (None stays None)."""
+    return None if value is None else Path(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.arg_types import optional_path, positive_int
 from stmfnet_trt.core.contract import VARIANTS
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backends.specs import BACKEND_NAMES, BackendSpec, TritonSpec, named_spec
@@ -90,10 +90,6 @@ def weights_choice(args: argparse.Namespace) -> tuple[Path | None, int | None]:
     return resolve_checkpoint(args.checkpoint), None
 
 
-def _path(value: str | None) -> Path | None:
-    return None if value is None else Path(value)
-
-
 def triton_spec(args: argparse.Namespace) -> TritonSpec | None:
     """The Triton client's settings, where the command has them and a URL was given."""
     if not getattr(args, "url", None):
@@ -116,9 +112,9 @@ def backend_spec(
     ``--engine`` is built for (``run`` knows it from its input)."""
     return named_spec(
         args.backend,
-        onnx=_path(getattr(args, "onnx", None)),
-        engine=_path(getattr(args, "engine", None)),
-        checkpoint=_path(args.checkpoint),
+        onnx=optional_path(getattr(args, "onnx", None)),
+        engine=optional_path(getattr(args, "engine", None)),
+        checkpoint=optional_path(args.checkpoint),
         random_init_seed=RANDOM_INIT_SEED if args.random_init else None,
         device=args.device,
         threads=args.threads,

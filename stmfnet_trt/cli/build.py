@@ -7,10 +7,9 @@ flavour check, build, engine gate) and prints what it made and the equivalent co
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from stmfnet_trt.api.build import DEFAULT_SHAPES, BuildResult, BuildSpec, build_engine
-from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.arg_types import optional_path, positive_int
 from stmfnet_trt.core.flavours import DEFAULT_RTX_TARGETS
 from stmfnet_trt.engine.precision_step import DEFAULT_HELD_OUT
 from stmfnet_trt.engine.request import DEFAULT_WORKSPACE_MB
@@ -35,10 +34,6 @@ def _sm_list(text: str) -> list[int]:
         ) from exc
 
 
-def _path(value: str | None) -> Path | None:
-    return None if value is None else Path(value)
-
-
 def _spec(args: argparse.Namespace) -> BuildSpec:
     return BuildSpec(
         target=args.target,
@@ -46,14 +41,14 @@ def _spec(args: argparse.Namespace) -> BuildSpec:
         shapes=args.shapes,
         workspace_mb=args.workspace,
         rtx_targets=tuple(args.sm),
-        plugin=_path(args.plugin),
+        plugin=optional_path(args.plugin),
         embed_plugin=not args.no_embed_plugin,
-        calib=_path(args.calib),
+        calib=optional_path(args.calib),
         calib_windows=args.calib_windows,
         held_out=args.held_out,
         calib_shape=args.calib_shape,
         calib_method=args.calib_method,
-        exclude=_path(args.exclude),
+        exclude=optional_path(args.exclude),
         seed=args.seed,
         min_psnr=args.min_psnr,
         accept_quality_loss=args.accept_quality_loss,

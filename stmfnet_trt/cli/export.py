@@ -1,6 +1,8 @@
 """``stmfnet-trt export`` and ``check``: a checkpoint to a checked ONNX graph, and graphs compared.
 
-Parse, call ``export_onnx`` or the ``export.check`` comparison, print.
+Parse, call ``export_onnx`` or the ``export.check`` comparison, print. Both need the export
+extra (onnx; torch for a PyTorch reference), imported when the command runs so that the other
+commands work on the base install.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from stmfnet_trt.cli.build import size
 from stmfnet_trt.core.contract import META_CHECKPOINT_SHA256, VARIANTS
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.core.hashing import file_sha256
-from stmfnet_trt.export.check import compare, random_feeds, real_frame_feeds, summarize
-from stmfnet_trt.export.exporter import ExportOptions, export_onnx
 from stmfnet_trt.export.parity import PARITY_TOLERANCE
 
 
 def cmd_export(args: argparse.Namespace) -> None:
     """Export a checkpoint to ONNX with checks and parity (see stmfnet_trt/export)."""
+    from stmfnet_trt.export.exporter import ExportOptions, export_onnx  # onnx, torch: the export extra
+
     checkpoint, _ = weights_choice(args)
     options = ExportOptions(
         variant=args.variant,
@@ -71,6 +73,8 @@ def _reference_weights(args: argparse.Namespace, exported_from: str | None):
 
 def cmd_check(args: argparse.Namespace) -> None:
     """Summarise an ONNX model and compare it with the reference (and other models)."""
+    from stmfnet_trt.export.check import compare, random_feeds, real_frame_feeds, summarize  # onnx
+
     paths = [Path(args.model), *(Path(p) for p in args.against)]
     summaries = [summarize(path) for path in paths]
     for summary in summaries:

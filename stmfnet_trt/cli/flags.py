@@ -29,6 +29,9 @@ PARAMETER_FLAGS: dict[str, str] = {
     "checkpoint": "--checkpoint",
     "random_init_seed": "--random-init",
     "onnx": "--onnx",
+    "model": "--onnx",  # OnnxRuntimeSpec.model
+    "backend": "--backend",
+    "url": "--url",
     "engine": "--engine",
     "force_foreign_onnx": "--force-onnx",
     "variant": "--variant",

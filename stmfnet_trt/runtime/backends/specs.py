@@ -218,27 +218,13 @@ def named_spec(
     Settings that do not apply to the named backend are ignored, as the CLI's flags are.
     """
     weights = {"checkpoint": checkpoint, "random_init_seed": random_init_seed}
+    onnx_settings = {"variant": variant, "threads": threads, "force_foreign_onnx": force_foreign_onnx}
     if name == "auto":
-        return auto_spec(
-            onnx=onnx,
-            device=device,
-            threads=threads,
-            variant=variant,
-            force_foreign_onnx=force_foreign_onnx,
-            progress=progress,
-            **weights,
-        )
+        return auto_spec(onnx=onnx, device=device, progress=progress, **onnx_settings, **weights)
     if name == "torch":
         return TorchSpec(device=device, threads=threads, **weights)
     if name == "onnxruntime":
-        return OnnxRuntimeSpec(
-            model=onnx,
-            variant=variant,
-            threads=threads,
-            force_foreign_onnx=force_foreign_onnx,
-            progress=progress,
-            **weights,
-        )
+        return OnnxRuntimeSpec(model=onnx, progress=progress, **onnx_settings, **weights)
     if name == "tensorrt":
         return TensorRTSpec(
             engine=engine, frame_size=frame_size, batch_size=batch_size, progress=progress, **weights
