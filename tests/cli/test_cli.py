@@ -206,20 +206,20 @@ def read_folder_frames(folder: Path) -> np.ndarray:
 
 
 def test_run_warns_when_the_network_diverges(tmp_path, assets_dir, capsys, monkeypatch):
-    from stmfnet_trt import cli as cli_module
+    from stmfnet_trt.runtime.backends import specs
     from stmfnet_trt.runtime.backends.blend import BlendBackend
 
     class Diverging(BlendBackend):
         def _interpolate(self, windows):
             return super()._interpolate(windows) * 300.0  # what the demo weights do on night-dark footage
 
-    monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: Diverging())
+    monkeypatch.setattr(specs, "BlendBackend", Diverging)  # what BlendSpec opens
     # PNG folders: the frames themselves are compared, with no lossy encoder between the two runs
     diverged, plain = tmp_path / "diverged", tmp_path / "plain"
     assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {diverged} --backend blend -q") == 0
     err = capsys.readouterr().err
     assert "WARNING: the network diverged in 11 of 11 windows" in err and "blends of their two" in err
-    monkeypatch.setitem(cli_module.BACKENDS, "blend", lambda args: BlendBackend())
+    monkeypatch.setattr(specs, "BlendBackend", BlendBackend)
     assert cli(f"run {assets_dir / 'carphone_12.mp4'} -o {plain} --backend blend -q") == 0
     assert "diverged" not in capsys.readouterr().err
     # every diverged frame was replaced by the blend: the video equals the plain blend run's

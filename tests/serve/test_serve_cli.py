@@ -7,17 +7,14 @@ import argparse
 import pytest
 
 from stmfnet_trt.cli.serve import add_serve_parser, cmd_serve
-from stmfnet_trt.runtime.backends.blend import BlendBackend
 from stmfnet_trt.runtime.backends.triton_model import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, RequestLimits
 from stmfnet_trt.serve import server
 
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_serve_parser(parser.add_subparsers(dest="command"), lambda args: BlendBackend())
-    args = parser.parse_args(["serve", *argv])
-    args.backend = "blend"  # the shared backend options are the main CLI's
-    return args
+    add_serve_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["serve", "--backend", "blend", *argv])
 
 
 def test_defaults_are_loopback_and_4k_frames():
@@ -45,10 +42,8 @@ def test_the_bound_address_is_announced_and_an_open_one_warned_about(monkeypatch
         served.append(options)
         on_ready()
 
-    monkeypatch.setattr(server, "serve_backend", fake_serve)
-    cmd_serve(
-        parse("--host", host, "--max-side", "1024", "--max-pixels", "500000"), lambda args: BlendBackend()
-    )
+    monkeypatch.setattr("stmfnet_trt.cli.serve.serve_backend", fake_serve)
+    cmd_serve(parse("--host", host, "--max-side", "1024", "--max-pixels", "500000"))
     out, err = capsys.readouterr()
     assert f"HTTP {host}:8000, gRPC {host}:8001, metrics {host}:8002" in out
     assert "frames up to 1024 px a side and 500000 pixels, 8 windows a request" in out
