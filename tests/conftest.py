@@ -21,6 +21,8 @@ import pytest
 DATA = Path(__file__).parent / "data"
 ASSETS = Path(__file__).parent.parent / "assets"
 SUPPORT = Path(__file__).parent / "support"
+# A folder holding {variant}.onnx exports of the random-stats fixture, made by a parent test run.
+EXPORTS_ENV = "STMFNET_TEST_EXPORTS"
 
 sys.path.insert(0, str(SUPPORT))
 
@@ -98,6 +100,9 @@ def exported(tmp_path_factory) -> dict[str, Path]:
     something; the export itself already checks parity at 256x384.
     """
     from stmfnet_trt.core.contract import VARIANTS
+
+    if os.environ.get(EXPORTS_ENV):  # a torch-free child run: the parent exported them (test_torch_free)
+        return {variant: Path(os.environ[EXPORTS_ENV]) / f"{variant}.onnx" for variant in VARIANTS}
     from stmfnet_trt.export.exporter import ExportOptions, export_onnx
 
     folder = tmp_path_factory.mktemp("onnx")

@@ -127,7 +127,7 @@ class TensorRTSpec:
     def __post_init__(self) -> None:
         _exclusive_weights("engine", self.engine, self.checkpoint, self.random_init_seed)
         if self.engine is None and self.frame_size is None:
-            raise ParameterError("engine", "is needed (or frame_size, to build one for that size)")
+            raise ParameterError("engine", "is needed: an engine file (or a frame_size to build one for)")
 
     def open(self) -> Backend:
         engine = self.engine

@@ -81,7 +81,7 @@ def test_cli_without_gpu_or_engine_fails_cleanly(tmp_path, assets_dir, capsys):
         assert main(args) == 2
         assert "needs an NVIDIA GPU" in capsys.readouterr().err
     assert main(["eval", str(clip), "--backend", "tensorrt", "--no-minterpolate"]) == 2
-    assert "needs --engine PLAN here" in capsys.readouterr().err
+    assert "--engine is needed: an engine file" in capsys.readouterr().err
     engine = engine_with_sidecar(tmp_path, RTX_SIDECAR)
     assert main(["run", str(clip), "-o", str(output), "--backend", "tensorrt", "--engine", str(engine)]) == 2
     err = capsys.readouterr().err
