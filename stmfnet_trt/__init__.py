@@ -16,7 +16,7 @@ PyTorch reference) and ``io`` (video, frame folders, y4m pipes, atomic outputs),
 (FP16/INT8), ``runtime.cuda`` (CUDA bindings, device memory, the TensorRT pipeline), ``engine``
 (engine builds and their cache), ``runtime.backends`` (torch, ONNX Runtime, TensorRT, Triton
 client, blend, tiling; the specs), ``api`` (the interpolator and the build chain), then the
-applications ``evaluate``, ``serve``, ``batch``, ``bench``, ``train``, ``gst``, and ``cli``.
+applications ``evaluation``, ``serve``, ``batch``, ``bench``, ``train``, ``gst``, and ``cli``.
 
 The names below are imported on first use, so that ``import stmfnet_trt.core.errors`` (the
 engine builder's child process, a Triton model, the GStreamer element) does not load ONNX,
@@ -58,9 +58,9 @@ _EXPORTS = {
     "ExportOptions": "stmfnet_trt.export.exporter",
     "ExportReport": "stmfnet_trt.export.exporter",
     "export_onnx": "stmfnet_trt.export.exporter",
-    "EvalOptions": "stmfnet_trt.evaluate.evaluate",
-    "EvalReport": "stmfnet_trt.evaluate.evaluate",
-    "evaluate": "stmfnet_trt.evaluate.evaluate",
+    "EvalOptions": "stmfnet_trt.evaluation.evaluate",
+    "EvalReport": "stmfnet_trt.evaluation.evaluate",
+    "evaluate": "stmfnet_trt.evaluation.evaluate",
 }
 
 __all__ = [
@@ -116,7 +116,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
     from stmfnet_trt.calibration.quality import QualityGateError
     from stmfnet_trt.core.errors import CheckpointError, InputError, ParameterError, StmfnetError, UserError
     from stmfnet_trt.engine.sidecar import EngineTrustError
-    from stmfnet_trt.evaluate.evaluate import EvalOptions, EvalReport, evaluate
+    from stmfnet_trt.evaluation.evaluate import EvalOptions, EvalReport, evaluate
     from stmfnet_trt.export.exporter import ExportOptions, ExportReport, export_onnx
     from stmfnet_trt.runtime.backend import Backend
     from stmfnet_trt.runtime.backends.specs import (

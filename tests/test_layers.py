@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("stmfnet_trt.engine",),
     ("stmfnet_trt.runtime.backends",),
     ("stmfnet_trt.api",),
-    ("stmfnet_trt.evaluate",),
+    ("stmfnet_trt.evaluation",),
     ("stmfnet_trt.serve", "stmfnet_trt.batch", "stmfnet_trt.bench", "stmfnet_trt.train", "stmfnet_trt.gst"),
     ("stmfnet_trt.cli",),
     ("stmfnet_trt",),

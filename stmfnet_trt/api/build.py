@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stmfnet_trt.core.errors import ParameterError, UserError
+from stmfnet_trt.core.errors import Param, ParameterError, UserError
 from stmfnet_trt.core.flavours import DEFAULT_RTX_TARGETS, FLAVOURS
 from stmfnet_trt.engine.build import build_engine as build_from_request
 from stmfnet_trt.engine.build import equivalent_commands, refuse_cpu_only_graph
@@ -199,8 +199,10 @@ def build_engine(
         reason = missing_flavour(target)
         if reason is not None:
             raise UserError(
-                f"{reason}. The {spec.precision} ONNX passed its gate and is kept: {made.path} "
-                "(onnx_only copies it out; build it on the target machine)"
+                reason,
+                f". The {spec.precision} ONNX passed its gate and is kept: {made.path} (",
+                Param("onnx_only", True),
+                " copies it out; build it on the target machine)",
             )
     request = BuildRequest(
         flavour=target,

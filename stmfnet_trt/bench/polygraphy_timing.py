@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from stmfnet_trt.core.contract import INPUT_NAMES
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 
 AVERAGE = re.compile(r"Average inference time:\s*([0-9.]+)\s*ms")
 
@@ -32,7 +32,7 @@ def polygraphy_command(
     beside = Path(sys.executable).with_name("polygraphy")
     executable = str(beside) if beside.is_file() else shutil.which("polygraphy")
     if executable is None:
-        raise UserError("--polygraphy needs the polygraphy command: pip install polygraphy")
+        raise UserError(Param("polygraphy"), " needs the polygraphy command: pip install polygraphy")
     batch, height, width = shape
     command = [
         executable,
@@ -51,7 +51,7 @@ def polygraphy_command(
     command += [f"{name}:[{batch},3,{height},{width}]" for name in INPUT_NAMES]
     if runner == "trt":
         if plugin is None:
-            raise UserError("--polygraphy on TensorRT needs the plugin library")
+            raise UserError(Param("polygraphy"), " on TensorRT needs the plugin library")
         command += ["--plugins", str(plugin)]
         if model.suffix in (".plan", ".engine"):
             command += ["--model-type", "engine"]

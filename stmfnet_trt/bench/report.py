@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stmfnet_trt.bench.suite import BenchRecord, Row
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.io.atomic import atomic_output_path
 
 
@@ -79,7 +79,7 @@ def write_plot(record: BenchRecord, path: Path, *, overwrite: bool = False) -> N
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise UserError("--plot needs matplotlib: pip install matplotlib") from exc
+        raise UserError(Param("plot"), " needs matplotlib: pip install matplotlib") from exc
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for backend in dict.fromkeys(row.backend for row in record.rows):
         rows = [r for r in record.rows if r.backend == backend and r.p50_s is not None]

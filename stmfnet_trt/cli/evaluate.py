@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stmfnet_trt.cli.arg_types import positive_int
 from stmfnet_trt.cli.backends import add_backend_arguments, add_triton_client_arguments, backend_spec
-from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
+from stmfnet_trt.evaluation.evaluate import EvalOptions, evaluate
 from stmfnet_trt.io.atomic import atomic_output_path
 from stmfnet_trt.io.sink import check_file_output
 from stmfnet_trt.runtime.backends.specs import open_backend

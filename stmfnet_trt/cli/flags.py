@@ -32,6 +32,9 @@ PARAMETER_FLAGS: dict[str, str] = {
     "model": "--onnx",  # OnnxRuntimeSpec.model
     "backend": "--backend",
     "url": "--url",
+    # bench
+    "plot": "--plot",
+    "polygraphy": "--polygraphy",
     "engine": "--engine",
     "force_foreign_onnx": "--force-onnx",
     "variant": "--variant",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stmfnet_trt.core.errors import InputError, UserError
+from stmfnet_trt.core.errors import InputError, Param, UserError
 
 SIZE_MULTIPLE = 128
 
@@ -146,7 +146,8 @@ def check_export_contract(
         raise UserError(
             f"{path} carries no stmfnet-trt export metadata (not written by `stmfnet-trt export`); "
             "refusing to run it. Export your checkpoint with `stmfnet-trt export`, or accept this file "
-            "as it is with force_foreign_onnx (CLI: --force-onnx)"
+            "as it is with ",
+            Param("force_foreign_onnx", True),
         )
     if metadata.get(META_CONTRACT) != CONTRACT_TEXT:
         raise UserError(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stmfnet_trt.core.cache import cache_root
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import OutputExistsError, Param, ParameterError, UserError
 from stmfnet_trt.core.frames import random_frames
 from stmfnet_trt.core.hashing import file_sha256
 from stmfnet_trt.core.version import __version__
@@ -52,11 +52,12 @@ class PrecisionSettings:
 
     def check(self) -> None:
         if self.precision not in LOW_PRECISIONS:
-            raise UserError(f"precision must be one of {LOW_PRECISIONS}, got {self.precision!r}")
+            raise ParameterError("precision", f"must be one of {LOW_PRECISIONS}, got {self.precision!r}")
         if self.precision == "int8" and self.calib is None:
             raise UserError(
-                "INT8 is calibrated on your own frames: pass --calib VIDEO|FRAME_DIR (footage like "
-                "what the engine will process)"
+                "INT8 is calibrated on your own frames: pass ",
+                Param("calib", "VIDEO|FRAME_DIR"),
+                " (footage like what the engine will process)",
             )
         if self.calib is not None and not Path(self.calib).exists():
             raise UserError(f"calibration source not found: {self.calib}")
@@ -181,11 +182,11 @@ def precision_onnx(fp32_onnx: Path, settings: PrecisionSettings, *, progress: bo
 
 
 def copy_onnx(source: Path, output: Path, *, overwrite: bool) -> Path:
-    """Copy a precision ONNX to where the user asked (``--onnx-only``), atomically."""
+    """Copy a precision ONNX to where the user asked (``onnx_only``), atomically."""
     if output.suffix != ".onnx":
-        raise UserError(f"with --onnx-only the output is an ONNX file: {output} must end in .onnx")
+        raise ParameterError("output", f"of onnx_only is an ONNX file: {output} must end in .onnx")
     if output.exists() and not overwrite:
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+        raise OutputExistsError(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output_path(output, overwrite=True) as temp:
         shutil.copyfile(source, temp)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from stmfnet_trt.core.errors import UserError
-from stmfnet_trt.evaluate.windows import INPUTS, TARGET, WINDOW
+from stmfnet_trt.evaluation.windows import INPUTS, TARGET, WINDOW
 from stmfnet_trt.train.sources import Clip, load_teacher_frame
 from stmfnet_trt.train.synthetic import MotionRange, random_motion, render_window
 

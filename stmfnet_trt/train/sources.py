@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from stmfnet_trt.core.errors import InputError, UserError
-from stmfnet_trt.evaluate.windows import WINDOW, bad_pairs, clean_starts
+from stmfnet_trt.evaluation.windows import WINDOW, bad_pairs, clean_starts
 from stmfnet_trt.io import open_source
 from stmfnet_trt.io.folder_source import list_images
 from stmfnet_trt.io.images import IMAGE_SUFFIXES, read_image

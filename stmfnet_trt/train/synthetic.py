@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stmfnet_trt.evaluate.windows import TARGET, WINDOW
+from stmfnet_trt.evaluation.windows import TARGET, WINDOW
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from stmfnet_trt.core.errors import CheckpointError, Param, UserError
 from stmfnet_trt.core.frames import to_video_frame
-from stmfnet_trt.evaluate.metrics import psnr
+from stmfnet_trt.evaluation.metrics import psnr
 from stmfnet_trt.io.atomic import atomic_output_path
 from stmfnet_trt.model.checkpoint import (
     check_state_dict,

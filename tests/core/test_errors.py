@@ -91,13 +91,7 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # plugin`), in Python as on the command line: a command, not a parameter named as a flag.
 BACKTICKED = re.compile(r"`[^`]*`")
 # Files another change still converts; each entry says why it is excluded.
-EXCLUDED = {
-    "engine/precision_step.py": "converted by the API work",
-    # outside the files of this change (issue 21, typed exceptions): still to convert
-    "core/contract.py": "not in this change's files: '(CLI: --force-onnx)' still to convert",
-    "bench/report.py": "not in this change's files: '--plot needs matplotlib' still to convert",
-    "bench/polygraphy_timing.py": "not in this change's files: '--polygraphy needs ...' still to convert",
-}
+EXCLUDED: dict[str, str] = {}
 
 
 def cli_flags() -> set[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
-from stmfnet_trt.core.errors import ParameterError
+from stmfnet_trt.core.errors import Param, ParameterError
 from stmfnet_trt.engine.for_run import engine_for_run
 from stmfnet_trt.export.cache import cached_onnx
 from stmfnet_trt.plugins import default_ort_variant
@@ -35,7 +35,11 @@ from stmfnet_trt.weights import RANDOM_INIT_SEED, resolve_checkpoint
 def _exclusive_weights(model_field: str, model: object, checkpoint: object, seed: object) -> None:
     if model is not None and (checkpoint is not None or seed is not None):
         raise ParameterError(
-            model_field, "already holds the weights: leave checkpoint and random_init_seed unset"
+            model_field,
+            "already holds the weights: drop ",
+            Param("checkpoint"),
+            "/",
+            Param("random_init_seed"),
         )
     if checkpoint is not None and seed is not None:
         raise ParameterError("random_init_seed", "and checkpoint exclude each other")

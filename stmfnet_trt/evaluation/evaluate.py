@@ -29,10 +29,10 @@ from tqdm import tqdm
 
 from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.core.frames import to_model_frame, to_video_frame
-from stmfnet_trt.evaluate.metrics import psnr, ssim
-from stmfnet_trt.evaluate.minterpolate import find_ffmpeg, minterpolate_midpoints
-from stmfnet_trt.evaluate.pictures import write_comparison
-from stmfnet_trt.evaluate.windows import INPUTS, TARGET, WINDOW, bad_pairs, clean_starts
+from stmfnet_trt.evaluation.metrics import psnr, ssim
+from stmfnet_trt.evaluation.minterpolate import find_ffmpeg, minterpolate_midpoints
+from stmfnet_trt.evaluation.pictures import write_comparison
+from stmfnet_trt.evaluation.windows import INPUTS, TARGET, WINDOW, bad_pairs, clean_starts
 from stmfnet_trt.io import open_source
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.backends.blend import BlendBackend

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from stmfnet_trt.cli.evaluate import add_eval_parser
-from stmfnet_trt.evaluate.evaluate import EvalOptions, evaluate
-from stmfnet_trt.evaluate.metrics import psnr, ssim
-from stmfnet_trt.evaluate.minterpolate import find_ffmpeg
+from stmfnet_trt.evaluation.evaluate import EvalOptions, evaluate
+from stmfnet_trt.evaluation.metrics import psnr, ssim
+from stmfnet_trt.evaluation.minterpolate import find_ffmpeg
 from stmfnet_trt.io.images import decode_image, to_rgb
 from stmfnet_trt.runtime.backends.blend import BlendBackend
 
@@ -104,7 +104,7 @@ def test_minterpolate_beats_blending_on_a_pan(frame_folder):
 
 
 def test_missing_ffmpeg_is_a_note(frame_folder, monkeypatch):
-    monkeypatch.setattr("stmfnet_trt.evaluate.evaluate.find_ffmpeg", lambda: None)
+    monkeypatch.setattr("stmfnet_trt.evaluation.evaluate.find_ffmpeg", lambda: None)
     report = evaluate([frame_folder("ramp", ramp_clip(9))], BlendBackend(), EvalOptions(progress=False))
     assert "minterpolate" not in report.methods
     assert any("ffmpeg not found" in note for note in report.notes)
