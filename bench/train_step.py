@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from stmfnet_trt.evaluate.windows import WINDOW
+from stmfnet_trt.evaluation.windows import WINDOW
 from stmfnet_trt.model.network import STMFNetMini
 from stmfnet_trt.train import PRECISIONS
 from stmfnet_trt.train.config import TrainConfig
