@@ -15,15 +15,16 @@ serve``, or a stock ``tritonserver`` on a ``triton-repo`` repository) runs the m
 - The server is checked once, when the backend is built: it must be up, serve the model and
   version asked for, and that model's tensors must be the contract's; otherwise the error says
   what the server does serve.
-- Two wires (``wire``): ``stream`` (``triton_stream_model``; ``run``, ``batch`` and ``run - -o -`` use it
-  through ``interpolate_rgb``) sends each video frame once, as uint8, to the server's stream
-  model, which runs the scheduler there and answers with the output frames as uint8: about 16x
-  fewer bytes up than four float32 frames per window, and bit-identical frames, since the server
-  converts and schedules with ``run``'s own functions. One request at a time per stream, in order.
-  ``windows`` (``triton_model``) sends four float32 frames per window, several requests in flight, to
-  the model alone: what a stock tritonserver on a ``triton-repo`` repository serves, and what
-  ``eval`` and tiled runs use (they hand over windows, not a stream). ``auto``: stream where
-  the server serves it.
+- Two wires (``wire``). ``stream`` (``triton_stream_model``; ``run``, ``batch``, ``run - -o -``
+  and ``Interpolator.stream`` of uint8 frames use it through ``interpolate_rgb``) sends each
+  video frame once, as uint8, to the server's stream model, which runs the scheduler there and
+  answers with the output frames as uint8: 17x fewer bytes up than four float32 frames per
+  window at 1080p x2 (bench/wire.py), and the same frames, since the server converts and
+  schedules with ``run``'s own functions. One request at a time per stream, in order.
+  ``windows`` (``triton_model``) sends four float32 frames per window, several requests in
+  flight, to the model alone: what a stock tritonserver on a ``triton-repo`` repository serves,
+  and what ``eval`` and tiled runs use (they hand over windows, not a stream). ``auto``: stream
+  where the server serves it.
 - Pads to multiples of 128 and crops back, like every local backend, so the frames equal the
   local backend's exactly when the server runs the same model in FP32.
 """
