@@ -13,6 +13,7 @@ Frames are HxWx3 RGB, either uint8 or floating point in [0, 1]; the output has t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -22,12 +23,16 @@ import numpy as np
 
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError, ParameterError
-from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.backends.specs import BackendSpec, auto_spec, open_backend
 from stmfnet_trt.runtime.backends.tiling import TiledBackend, TileOptions
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
-from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+from stmfnet_trt.runtime.scheduling.scheduler import (
+    SchedulerStats,
+    interpolate_rgb,
+    interpolate_stream,
+    levels_for_factor,
+)
 from stmfnet_trt.runtime.scheduling.video import (
     MIN_FRAMES,
     RunOptions,
@@ -102,18 +107,15 @@ class Interpolator:
         diverged windows over every call.
         """
         kind: list[np.dtype] = []
-        model_frames = (
-            to_model_frame(frame) if frame.dtype == np.uint8 else _float_frame(frame)
-            for frame in _checked(frames, kind)
-        )
-        for frame in interpolate_stream(
-            model_frames, self.backend, self.factor, self.detector, self.batch_size, self.stats
-        ):
-            yield (
-                to_video_frame(frame)
-                if kind[0] == np.uint8
-                else np.ascontiguousarray(frame.transpose(1, 2, 0))
-            )
+        checked = _checked(frames, kind)
+        first = next(checked)  # records the frames' kind (and refuses an empty clip)
+        frames = itertools.chain([first], checked)
+        settings = (self.backend, self.factor, self.detector, self.batch_size, self.stats)
+        if kind[0] == np.uint8:  # video frames: the way ``run`` takes them
+            yield from interpolate_rgb(frames, *settings)
+            return
+        for frame in interpolate_stream((_float_frame(frame) for frame in frames), *settings):
+            yield _rgb_float(frame)
 
     def interpolate(self, frames: Sequence[np.ndarray] | Iterable[np.ndarray]) -> list[np.ndarray]:
         """The whole clip at ``factor`` x its frame rate (``factor * len(frames)`` frames)."""

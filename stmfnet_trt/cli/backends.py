@@ -16,6 +16,7 @@ from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backends.specs import BACKEND_NAMES, BackendSpec, TritonSpec, named_spec
 from stmfnet_trt.runtime.backends.tiling import TileOptions
 from stmfnet_trt.runtime.backends.triton_model import DEFAULT_MODEL_NAME
+from stmfnet_trt.runtime.backends.triton_stream_model import WIRES
 from stmfnet_trt.weights import RANDOM_INIT_SEED, resolve_checkpoint
 
 
@@ -71,7 +72,15 @@ def add_triton_client_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--model-version", default="", help="version to ask for (default: the server's newest)"
     )
-    group.add_argument("--in-flight", type=positive_int, default=4, help="requests sent at once")
+    group.add_argument(
+        "--wire",
+        choices=WIRES,
+        default="auto",
+        help="stream: each frame sent once, as uint8, to the server's stream model; windows: four "
+        "float32 frames per window, to the model alone (a stock tritonserver); auto: stream where "
+        "the server serves it",
+    )
+    group.add_argument("--in-flight", type=positive_int, default=4, help="windows requests sent at once")
     group.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
     group.add_argument(
         "--request-retries",
@@ -102,6 +111,7 @@ def triton_spec(args: argparse.Namespace) -> TritonSpec | None:
         in_flight=args.in_flight,
         timeout_s=args.timeout,
         retries=args.request_retries,
+        wire=args.wire,
     )
 
 

@@ -49,6 +49,11 @@ PARAMETER_FLAGS: dict[str, str] = {
     "calib": "--calib",
     "onnx_only": "--onnx-only",
     "accept_quality_loss": "--accept-quality-loss",
+    # serving: TritonOptions, ServeOptions, StreamStore
+    "wire": "--wire",
+    "max_streams": "--max-streams",
+    "idle_s": "--stream-idle-timeout",
+    "stream_idle_s": "--stream-idle-timeout",
     # outputs
     "output": "--output",
     "overwrite": "--overwrite",

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.arg_types import positive_float, positive_int
 from stmfnet_trt.cli.backends import add_backend_arguments, backend_spec
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backends.specs import open_backend
@@ -23,6 +23,7 @@ from stmfnet_trt.runtime.backends.triton_model import (
     DEFAULT_QUEUE_DELAY_US,
     LOOPBACK,
 )
+from stmfnet_trt.runtime.backends.triton_stream_model import DEFAULT_IDLE_S, DEFAULT_MAX_STREAMS
 from stmfnet_trt.serve.repository import RepositoryOptions, write_repository
 from stmfnet_trt.serve.server import ServeOptions, is_loopback, serve_backend
 
@@ -43,6 +44,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         queue_delay_us=args.queue_delay_us,
         max_side=args.max_side,
         max_pixels=args.max_pixels,
+        max_streams=args.max_streams,
+        stream_idle_s=args.stream_idle_timeout,
     )
 
     def announce() -> None:
@@ -54,10 +57,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 flush=True,
             )
         print(
-            f"serving {options.model_name} version {options.model_version} ({backend.name} backend): "
+            f"serving {options.model_name} and {options.stream_model} version {options.model_version} "
+            f"({backend.name} backend): "
             f"HTTP {options.host}:{options.http_port}, gRPC {options.host}:{options.grpc_port}, "
             f"metrics {options.host}:{options.metrics_port}; frames up to {options.max_side} px a side "
-            f"and {options.max_pixels} pixels, {options.max_batch_size} windows a request; "
+            f"and {options.max_pixels} pixels, {options.max_batch_size} windows a request, "
+            f"{options.max_streams} streams; "
             f"ready at /v2/models/{options.model_name}/ready",
             flush=True,
         )
@@ -105,6 +110,18 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         type=int,
         default=DEFAULT_QUEUE_DELAY_US,
         help="how long Triton holds a request to batch it with others (microseconds)",
+    )
+    parser.add_argument(
+        "--max-streams",
+        type=positive_int,
+        default=DEFAULT_MAX_STREAMS,
+        help="streams the stream model holds open at once (each holds a few frames per level)",
+    )
+    parser.add_argument(
+        "--stream-idle-timeout",
+        type=positive_float,
+        default=DEFAULT_IDLE_S,
+        help="seconds after which a stream with no request is closed (its client is gone)",
     )
     add_backend_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no export progress messages")

@@ -59,6 +59,10 @@ class Backend(Closeable, abc.ABC):
     # (``double_frame_rate``), yielding exactly the scheduler's frames; the TensorRT backend does,
     # keeping frames on the GPU. Declared here so the scheduler asks the flag, not ``getattr``.
     runs_own_x2_level: bool = False
+    # Optional capability: the backend takes a whole stream of uint8 video frames and returns the
+    # output frames as uint8 (``interpolate_rgb``), exactly the scheduler's; the Triton client
+    # does where the server runs the scheduler (its stream wire: each frame sent once, as uint8).
+    takes_video_frames: bool = False
 
     def interpolate(self, windows: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
         """Middle frames (N, 3, H, W) float32 of ``windows``; not clamped (the network's output).
@@ -82,6 +86,15 @@ class Backend(Closeable, abc.ABC):
         (typed loosely: this protocol sits below the scheduling layer that defines them).
         """
         raise NotImplementedError(f"the {self.name} backend runs no x2 level of its own")
+
+    def interpolate_rgb(
+        self, frames: Iterable[np.ndarray], factor: int, detector: Any, batch_size: int, stats: Any
+    ) -> Iterator[np.ndarray]:
+        """``factor`` x the uint8 (H, W, 3) frames, as uint8 (only where ``takes_video_frames``).
+
+        Typed loosely as ``double_frame_rate`` is: ``detector`` and ``stats`` are the scheduler's.
+        """
+        raise NotImplementedError(f"the {self.name} backend takes no video frames of its own")
 
     @abc.abstractmethod
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:

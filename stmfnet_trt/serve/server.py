@@ -1,8 +1,10 @@
 """``stmfnet-trt serve``: a real Triton Inference Server in front of any of our backends.
 
 PyTriton (``nvidia-pytriton``) ships a ``tritonserver`` binary with its Python backend; this
-module binds our ``Backend.interpolate`` to it under the wire contract of ``model_io``. Triton
-does the serving work: HTTP and gRPC endpoints, health/ready (``/v2/health/ready``,
+module binds our ``Backend.interpolate`` to it under the wire contract of ``triton_model``
+(the windows model), and a ``StreamStore`` (``streams``) under that of ``triton_stream_model``
+(the stream model: each frame once, as uint8, the scheduler running here). Triton does the
+serving work: HTTP and gRPC endpoints, health/ready (``/v2/health/ready``,
 ``/v2/models/NAME/ready``), metrics, and dynamic batching, which merges windows of the same size
 from concurrent clients into one backend call.
 
@@ -14,9 +16,9 @@ before anything is sized by it, then relays it. Found by attacking it, not by re
   shape before reading any data and has no request-size option: 321 bytes declaring
   [1, 3, 100000, 100000] made it allocate 120 GB and die of std::bad_alloc. The front reads at
   most the bytes the frame and batch caps allow, checks names, types, shapes, sizes and values
-  (``model_io``), and refuses compressed bodies (a gzip bomb would be inflated past the caps).
+  (``triton_model``), and refuses compressed bodies (a gzip bomb would be inflated past the caps).
 - Errors from the Python backend reach clients as PyTriton's traceback with server paths; the
-  front answers with one line (``model_io.one_line_error``) and keeps the details in the log.
+  front answers with one line (``triton_model.one_line_error``) and keeps the details in the log.
 - Only what the client needs is relayed: health, model metadata/config/ready and inference.
   Repository control, shared memory, logging and tracing are not reachable from outside.
 - A request with NaNs would fail every request the dynamic batcher merged it with (other
@@ -46,7 +48,7 @@ import socket
 import sysconfig
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -62,11 +64,10 @@ from stmfnet_trt.runtime.backends.triton_model import (
     DEFAULT_MODEL_NAME,
     DEFAULT_MODEL_VERSION,
     DEFAULT_QUEUE_DELAY_US,
-    FP32_BYTES,
     INPUT_NAMES,
     INTERNAL_ERROR,
+    ITEM_BYTES,
     LOOPBACK,
-    MAX_HEADER_BYTES,
     MAX_JSON_BODY_BYTES,
     OUTPUT_NAME,
     REFUSAL_MARK,
@@ -81,6 +82,18 @@ from stmfnet_trt.runtime.backends.triton_model import (
     http_infer_tensors,
     one_line_error,
 )
+from stmfnet_trt.runtime.backends.triton_stream_model import (
+    DEFAULT_IDLE_S,
+    DEFAULT_MAX_STREAMS,
+    NUMPY_TYPES,
+    STREAM_INPUTS,
+    STREAM_OUTPUT_SPECS,
+    STREAM_OUTPUTS,
+    check_stream_request,
+    http_stream_tensors,
+    stream_model_name,
+)
+from stmfnet_trt.serve.streams import StreamStore
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +143,18 @@ class ServeOptions:
     queue_delay_us: int = DEFAULT_QUEUE_DELAY_US
     max_side: int = DEFAULT_MAX_SIDE
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_streams: int = DEFAULT_MAX_STREAMS
+    stream_idle_s: float = DEFAULT_IDLE_S
     limits: RequestLimits = field(init=False)
 
     def __post_init__(self) -> None:
         limits = RequestLimits(self.max_batch_size, self.max_side, self.max_pixels)
         object.__setattr__(self, "limits", limits)
+
+    @property
+    def stream_model(self) -> str:
+        """The stream model's name (``triton_stream_model``), served next to the windows model."""
+        return stream_model_name(self.model_name)
 
 
 def is_loopback(host: str) -> bool:
@@ -198,23 +218,60 @@ def make_infer_function(backend: Backend, limits: RequestLimits) -> Callable[...
     return infer
 
 
-def _served_model(name: str, version: str | None, options: ServeOptions) -> None:
-    """Refuse requests for models this server does not serve (404, as Triton would)."""
-    if name != options.model_name or version not in (None, "", str(options.model_version)):
+_DATATYPES = {np.dtype(numpy_type): datatype for datatype, numpy_type in NUMPY_TYPES.items()}
+
+
+def make_stream_function(
+    store: StreamStore, limits: RequestLimits
+) -> Callable[..., list[dict[str, np.ndarray]]]:
+    """The callable Triton runs for the stream model: each request to ``store.handle``.
+
+    Like ``make_infer_function``: the request is checked again (the backstop for a client on
+    loopback), and a refusal is marked for the front's one line."""
+
+    def infer(requests) -> list[dict[str, np.ndarray]]:
+        replies = []
+        for request in requests:
+            inputs = dict(request.items())
+            try:
+                declared = [
+                    TensorDeclaration(name, _DATATYPES.get(a.dtype), list(a.shape), a.nbytes)
+                    for name, a in inputs.items()
+                ]
+                check_stream_request(declared, limits)
+                replies.append(store.handle(inputs))
+            except UserError as exc:
+                raise RequestRefused(f"{REFUSAL_MARK}{exc}") from None
+        return replies
+
+    return infer
+
+
+def _served_model(name: str, version: str | None, options: ServeOptions) -> str:
+    """The model a request is for; refused (404, as Triton would) for one this server does not serve."""
+    if name not in (options.model_name, options.stream_model) or version not in (
+        None,
+        "",
+        str(options.model_version),
+    ):
         wanted = echo(name) + (f" version {echo(version)}" if version else "")
         raise RequestRefused(
-            f"unknown model {wanted}: this server serves {options.model_name!r} "
-            f"version {options.model_version}",
+            f"unknown model {wanted}: this server serves {options.model_name!r} and "
+            f"{options.stream_model!r} version {options.model_version}",
             status=404,
         )
+    return name
 
 
 class _HttpFront:
     """The HTTP endpoint clients reach: checks, then relays to tritonserver's loopback port."""
 
-    def __init__(self, options: ServeOptions, upstream_port: int) -> None:
+    def __init__(self, options: ServeOptions, upstream_port: int, store: StreamStore) -> None:
         self.options = options
         self.upstream = f"http://{LOOPBACK}:{upstream_port}"
+        self._store = store
+        self._checks = {options.model_name: http_infer_tensors, options.stream_model: http_stream_tensors}
+        self._stats_path = f"/v2/models/{options.stream_model}/streams"
         self._slots: asyncio.Semaphore | None = None
         self._session = None
 
@@ -244,12 +301,14 @@ class _HttpFront:
         try:
             if request.rel_url.raw_path != request.path:  # tritonserver routes on the raw form
                 raise RequestRefused("percent-encoded paths are not served")
+            if request.method == "GET" and request.path == self._stats_path:
+                return web.json_response(self._store.stats())
             if request.method in ("GET", "HEAD") and _HTTP_READ.fullmatch(request.path):
                 return await self._relay(request.method, request.path, None, {})
             infer = _HTTP_INFER.fullmatch(request.path)
             if request.method == "POST" and infer:
-                _served_model(infer["name"], infer["version"], self.options)
-                return await self._infer(request)
+                model = _served_model(infer["name"], infer["version"], self.options)
+                return await self._infer(request, self._checks[model])
             raise RequestRefused(
                 f"{echo(request.method)} on this path is not served here (only health, model "
                 "metadata, config and ready, and inference are)",
@@ -264,7 +323,7 @@ class _HttpFront:
             log.exception("HTTP front failed on %s %s", request.method, request.path)
             return web.json_response({"error": INTERNAL_ERROR}, status=500)
 
-    async def _infer(self, request):
+    async def _infer(self, request, check: Callable[[bytes, int | None, RequestLimits], object]):
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding != "identity":
             raise RequestRefused(f"compressed requests ({echo(encoding)}) are not accepted", status=415)
@@ -283,7 +342,7 @@ class _HttpFront:
                     f"the request body took over {_BODY_TIMEOUT_S:.0f} s to arrive", status=408
                 ) from None
             await asyncio.get_running_loop().run_in_executor(
-                None, http_infer_tensors, body, header_length, self.options.limits
+                None, check, body, header_length, self.options.limits
             )
             headers = {"Content-Type": request.headers.get("Content-Type", "application/octet-stream")}
             if header_length is not None:
@@ -336,8 +395,23 @@ async def _read_capped(request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def grpc_infer_tensors(request, limits: RequestLimits) -> None:
-    """Check a gRPC ModelInferRequest as ``model_io.http_infer_tensors`` checks an HTTP one."""
+# Where a gRPC request carries each datatype's values when not as raw bytes.
+_GRPC_CONTENTS = {
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "UINT8": "uint_contents",
+    "INT32": "int_contents",
+    "INT64": "int64_contents",
+    "UINT64": "uint64_contents",
+    "BOOL": "bool_contents",
+}
+
+
+def grpc_request_tensors(
+    request, outputs: Sequence[str], max_inputs: int
+) -> list[tuple[TensorDeclaration, bytes | Sequence]]:
+    """A gRPC ModelInferRequest's inputs as declared, each with its data (raw bytes or typed
+    contents), checked as ``triton_model.http_request_tensors`` checks an HTTP one."""
     check_request_parameters(
         {
             key: getattr(value, value.WhichOneof("parameter_choice") or "")
@@ -347,33 +421,42 @@ def grpc_infer_tensors(request, limits: RequestLimits) -> None:
     raw = request.raw_input_contents
     if raw and len(raw) != len(request.inputs):
         raise RequestRefused(f"{len(request.inputs)} inputs but {len(raw)} raw_input_contents")
-    declared, values = [], []
+    if len(request.inputs) > max_inputs:
+        raise RequestRefused(f"this model has {max_inputs} inputs; the request has {len(request.inputs)}")
+    tensors: list[tuple[TensorDeclaration, bytes | Sequence]] = []
     for index, tensor in enumerate(request.inputs):
         if tensor.parameters:
             raise RequestRefused(f"input parameters are not served: {echo(sorted(tensor.parameters))}")
-        typed = {
-            kind.name: getattr(tensor.contents, kind.name)
-            for kind, _ in tensor.contents.ListFields()
-            if kind.name != "fp32_contents"
-        }
-        if typed:
-            raise RequestRefused(f"input {echo(tensor.name)} must be FP32, carries {echo(sorted(typed))}")
-        if raw:
-            data = np.frombuffer(raw[index], dtype="<f4") if len(raw[index]) % FP32_BYTES == 0 else None
-            size = len(raw[index])
-        else:
-            data = np.asarray(tensor.contents.fp32_contents, dtype=np.float32)
-            size = data.size * FP32_BYTES
-        declared.append(TensorDeclaration(tensor.name, tensor.datatype, list(tensor.shape), size))
-        values.append(data)
-    for output in request.outputs:
-        if output.name != OUTPUT_NAME or output.parameters:
+        field_name = _GRPC_CONTENTS.get(tensor.datatype)
+        typed = {kind.name: values for kind, values in tensor.contents.ListFields()}
+        if set(typed) - {field_name}:
             raise RequestRefused(
-                f"the only output is {OUTPUT_NAME}, without parameters; got {echo(output.name)}"
+                f"input {echo(tensor.name)} is {echo(tensor.datatype)} but carries {echo(sorted(typed))}"
             )
-    check_infer_request(declared, limits)
-    for tensor, data in zip(declared, values, strict=True):
-        check_values(str(tensor.name), data)
+        data = raw[index] if raw else typed.get(field_name, ())
+        size = len(data) if raw else len(data) * ITEM_BYTES.get(tensor.datatype, 1)
+        tensors.append((TensorDeclaration(tensor.name, tensor.datatype, list(tensor.shape), size), data))
+    for output in request.outputs:
+        if output.name not in outputs or output.parameters:
+            raise RequestRefused(
+                f"the outputs are {', '.join(outputs)}, without parameters; got {echo(output.name)}"
+            )
+    return tensors
+
+
+def grpc_infer_tensors(request, limits: RequestLimits) -> None:
+    """Check a gRPC request for the windows model as ``http_infer_tensors`` checks an HTTP one."""
+    tensors = grpc_request_tensors(request, (OUTPUT_NAME,), len(INPUT_NAMES))
+    check_infer_request([declared for declared, _ in tensors], limits)
+    for tensor, data in tensors:  # each carries its shape's bytes: a whole number of floats
+        values = np.frombuffer(data, "<f4") if isinstance(data, bytes) else np.asarray(data, np.float32)
+        check_values(str(tensor.name), values)
+
+
+def grpc_stream_tensors(request, limits: RequestLimits) -> None:
+    """Check a gRPC request for the stream model (``triton_stream_model.check_stream_request``)."""
+    tensors = grpc_request_tensors(request, STREAM_OUTPUTS, len(STREAM_INPUTS))
+    check_stream_request([declared for declared, _ in tensors], limits)
 
 
 class _GrpcFront:
@@ -389,9 +472,12 @@ class _GrpcFront:
         self._grpc = grpc
         self._request_type = service_pb2.ModelInferRequest
         limits = options.limits
-        # gRPC messages stop at 2 GiB whatever the caps say (a batch of 4K frames does not fit)
+        # gRPC messages stop at 2 GiB whatever the caps say (a batch of 4K frames does not fit).
+        # Replies are our models' own: a stream reply carries every output frame made since the
+        # last request (up to about factor x (batch + 3) uint8 frames at a stream's end), so only
+        # gRPC's own limit bounds them.
         request_bytes = min(limits.max_body_bytes, _GRPC_MAX_MESSAGE)
-        reply_bytes = min(limits.max_tensor_bytes + MAX_HEADER_BYTES, _GRPC_MAX_MESSAGE)
+        reply_bytes = _GRPC_MAX_MESSAGE
         self._channel = grpc.insecure_channel(
             f"{LOOPBACK}:{upstream_port}",
             options=[
@@ -456,8 +542,9 @@ class _GrpcFront:
             request = self._request_type.FromString(raw)
         except (DecodeError, RecursionError):
             raise RequestRefused("the request is not a valid ModelInferRequest") from None
-        _served_model(request.model_name, request.model_version, self.options)
-        grpc_infer_tensors(request, self.options.limits)
+        model = _served_model(request.model_name, request.model_version, self.options)
+        check = grpc_infer_tensors if model == self.options.model_name else grpc_stream_tensors
+        check(request, self.options.limits)
 
     def start(self) -> None:
         self._server.start()
@@ -468,7 +555,9 @@ class _GrpcFront:
 
 
 @contextmanager
-def _fronts(options: ServeOptions, http_upstream: int, grpc_upstream: int) -> Iterator[None]:
+def _fronts(
+    options: ServeOptions, http_upstream: int, grpc_upstream: int, store: StreamStore
+) -> Iterator[None]:
     """Run the HTTP front (its own event loop thread) and the gRPC front while the block runs."""
     grpc_front = _GrpcFront(options, grpc_upstream)
     loop = asyncio.new_event_loop()
@@ -477,7 +566,7 @@ def _fronts(options: ServeOptions, http_upstream: int, grpc_upstream: int) -> It
     try:
         try:
             runner = asyncio.run_coroutine_threadsafe(
-                _HttpFront(options, http_upstream).start(), loop
+                _HttpFront(options, http_upstream, store).start(), loop
             ).result()
         except OSError as exc:
             raise UserError(
@@ -547,6 +636,15 @@ def serve_backend(
         max_batch_size=options.max_batch_size,
         batcher=DynamicBatcher(max_queue_delay_microseconds=options.queue_delay_us),
     )
+    stream_inputs = [
+        Tensor(name=name, dtype=NUMPY_TYPES[spec.datatype], shape=spec.dims, optional=spec.optional)
+        for name, spec in STREAM_INPUTS.items()
+    ]
+    stream_outputs = [
+        Tensor(name=name, dtype=NUMPY_TYPES[spec.datatype], shape=spec.dims)
+        for name, spec in STREAM_OUTPUT_SPECS.items()
+    ]
+    store = StreamStore(backend, options.limits, options.max_streams, options.stream_idle_s)
     stopped = threading.Event()
     with _stop_on_signals(stopped):
         try:
@@ -560,7 +658,18 @@ def serve_backend(
                     config=model_config,
                     strict=True,
                 )
-                with _fronts(options, http_upstream, grpc_upstream):
+                # No batching: each request feeds one stream, in order (``streams``).
+                triton.bind(
+                    model_name=options.stream_model,
+                    model_version=options.model_version,
+                    infer_func=make_stream_function(store, options.limits),
+                    inputs=stream_inputs,
+                    outputs=stream_outputs,
+                    config=ModelConfig(batching=False),
+                    strict=True,
+                )
+                store.start_reaper()
+                with _fronts(options, http_upstream, grpc_upstream, store):
                     if on_ready is not None:
                         on_ready()
                     triton.serve(monitoring_period_s=1.0)
@@ -571,6 +680,8 @@ def serve_backend(
                 raise ServerDiedError(
                     f"tritonserver failed to start ({type(exc).__name__}); its log above says why"
                 ) from exc
+        finally:
+            store.close()
     if not stopped.is_set():
         raise ServerDiedError(
             "tritonserver stopped unexpectedly (its log above says why); the server is down"

@@ -30,6 +30,15 @@ def request(shape, data: list[bytes] | None = None, model: str = MODEL, datatype
     return message.SerializeToString()
 
 
+def stream_request(*inputs: tuple[str, str, list[int], bytes]) -> bytes:
+    """A ModelInferRequest for the stream model: (name, datatype, shape, raw contents) each."""
+    message = service_pb2.ModelInferRequest(model_name=MODEL + "_stream")
+    for name, datatype, shape, data in inputs:
+        message.inputs.add(name=name, datatype=datatype, shape=shape)
+        message.raw_input_contents.append(data)
+    return message.SerializeToString()
+
+
 def frames(shape, value: float = 0.5) -> list[bytes]:
     return [np.full(shape, value, dtype="<f4").tobytes() for _ in NAMES]
 
@@ -48,8 +57,24 @@ def cases() -> dict[str, tuple[str, bytes]]:
     mismatched.raw_input_contents.extend(
         np.zeros(s, "<f4").tobytes() for s in ([1, 3, 128, 256], *[[1, 3, 128, 128]] * 3)
     )
+    typed_frame = service_pb2.ModelInferRequest(model_name=MODEL + "_stream")
+    typed_frame.inputs.add(name="stream_id", datatype="UINT64", shape=[1]).contents.uint64_contents.append(5)
+    typed_frame.inputs.add(name="frame_index", datatype="INT64", shape=[1]).contents.int64_contents.append(1)
+    frame = typed_frame.inputs.add(name="frame", datatype="UINT8", shape=[128, 128, 3])
+    frame.contents.fp32_contents.extend([0.5] * (128 * 128 * 3))
+    stream_id = ("stream_id", "UINT64", [1], np.array([5], "<u8").tobytes())
+    frame_index = ("frame_index", "INT64", [1], np.array([3], "<i8").tobytes())
     infer = SERVICE + "ModelInfer"
     return {
+        "stream_typed_frame": (infer, typed_frame.SerializeToString()),
+        "stream_not_open": (
+            infer,
+            stream_request(stream_id, frame_index, ("frame", "UINT8", [128, 128, 3], b"\0" * 128 * 128 * 3)),
+        ),
+        "stream_flat_frame": (
+            infer,
+            stream_request(stream_id, frame_index, ("frame", "UINT8", [128, 384], b"\0" * 128 * 384)),
+        ),
         "valid": (infer, request(small, frames(small, 0.25))),
         "huge_declared_shape": (infer, request([1, 3, 100000, 100000], [b""] * 4)),
         "negative_dims": (infer, request([1, 3, -128, 128], [b""] * 4)),

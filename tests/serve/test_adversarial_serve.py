@@ -359,6 +359,9 @@ GRPC_EXPECTED = {
     "truncated": ("INVALID_ARGUMENT", "not a valid ModelInferRequest"),
     "over_byte_cap": ("RESOURCE_EXHAUSTED", "larger than max"),
     "stream": ("UNIMPLEMENTED", ""),
+    "stream_typed_frame": ("INVALID_ARGUMENT", "input 'frame' is 'UINT8' but carries ['fp32_contents']"),
+    "stream_not_open": ("INVALID_ARGUMENT", "stream 5 is not open"),
+    "stream_flat_frame": ("INVALID_ARGUMENT", "input frame must have 3 dimensions"),
     "unload_model": ("UNIMPLEMENTED", ""),
     "shared_memory": ("UNIMPLEMENTED", ""),
 }

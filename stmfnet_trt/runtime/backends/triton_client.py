@@ -15,6 +15,16 @@ serve``, or a stock ``tritonserver`` on a ``triton-repo`` repository) runs the m
 - The server is checked once, when the backend is built: it must be up, serve the model and
   version asked for, and that model's tensors must be the contract's; otherwise the error says
   what the server does serve.
+- Two wires (``wire``). ``stream`` (``triton_stream_model``; ``run``, ``batch``, ``run - -o -``
+  and ``Interpolator.stream`` of uint8 frames use it through ``interpolate_rgb``) sends each
+  video frame once, as uint8, to the server's stream model, which runs the scheduler there and
+  answers with the output frames as uint8: 17x fewer bytes up than four float32 frames per
+  window at 1080p x2 (bench/wire.py), and the same frames, since the server converts and
+  schedules with ``run``'s own functions. One request at a time per stream, in order.
+  ``windows`` (``triton_model``) sends four float32 frames per window, several requests in
+  flight, to the model alone: what a stock tritonserver on a ``triton-repo`` repository serves,
+  and what ``eval`` and tiled runs use (they hand over windows, not a stream). ``auto``: stream
+  where the server serves it.
 - Pads to multiples of 128 and crops back, like every local backend, so the frames equal the
   local backend's exactly when the server runs the same model in FP32.
 """
@@ -24,13 +34,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from stmfnet_trt.core.contract import pad_to_multiple
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import Param, ParameterError, UserError
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.backends.triton_model import (
     DEFAULT_MODEL_NAME,
@@ -40,6 +51,17 @@ from stmfnet_trt.runtime.backends.triton_model import (
     TRITON_DATATYPE,
     one_line_error,
 )
+from stmfnet_trt.runtime.backends.triton_stream_client import stream_frames
+from stmfnet_trt.runtime.backends.triton_stream_model import (
+    STREAM_INPUTS,
+    STREAM_OUTPUT_SPECS,
+    STREAM_OUTPUTS,
+    WIRES,
+    StreamSettings,
+    stream_model_name,
+)
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +88,7 @@ class TritonOptions:
     timeout_s: float = 120.0
     retries: int = 2
     retry_pause_s: float = 0.5
+    wire: str = "auto"
 
 
 def _module(protocol: str):
@@ -114,7 +137,10 @@ class TritonBackend(Backend):
     def __init__(self, options: TritonOptions) -> None:
         if options.in_flight < 1 or options.windows_per_request < 1 or options.retries < 0:
             raise UserError("in_flight and windows_per_request must be at least 1, retries at least 0")
+        if options.wire not in WIRES:
+            raise ParameterError("wire", f"must be one of {', '.join(WIRES)}, got {options.wire!r}")
         self.options = options
+        self.stream_model = stream_model_name(options.model_name)
         self._module = _module(options.protocol)
         self._local = threading.local()
         self._clients: list = []
@@ -122,6 +148,7 @@ class TritonBackend(Backend):
         self._pool = ThreadPoolExecutor(max_workers=options.in_flight, thread_name_prefix="triton-client")
         try:
             self.served_version = self._check_server()
+            self.takes_video_frames = options.wire != "windows" and self._check_stream_model()
         except BaseException:
             self.close()
             raise
@@ -167,6 +194,19 @@ class TritonBackend(Backend):
                 time.sleep(pause)
         raise AssertionError("unreachable")
 
+    def _metadata(self, name: str, version: str) -> tuple[dict, dict, dict]:
+        """A served model's metadata, and its inputs and outputs as {name: (datatype, shape)}."""
+        metadata = self._call("a metadata request", self._client().get_model_metadata, name, version)
+        if not isinstance(metadata, dict):  # gRPC returns a protobuf message
+            from google.protobuf.json_format import MessageToDict
+
+            metadata = MessageToDict(metadata, preserving_proto_field_name=True)
+
+        def tensors(kind: str) -> dict:
+            return {t["name"]: (t["datatype"], [int(d) for d in t["shape"]]) for t in metadata.get(kind, [])}
+
+        return metadata, tensors("inputs"), tensors("outputs")
+
     def _check_server(self) -> str:
         """Server up, model and version served, tensors as in the contract; returns the version."""
         client = self._client()
@@ -177,13 +217,7 @@ class TritonBackend(Backend):
             raise UserError(
                 f"{self._where} does not serve {wanted} (or it is not loaded yet){self._served()}"
             )
-        metadata = self._call("a metadata request", client.get_model_metadata, name, version)
-        if not isinstance(metadata, dict):  # gRPC returns a protobuf message
-            from google.protobuf.json_format import MessageToDict
-
-            metadata = MessageToDict(metadata, preserving_proto_field_name=True)
-        found = {t["name"]: (t["datatype"], [int(d) for d in t["shape"]]) for t in metadata["inputs"]}
-        found_out = {t["name"]: (t["datatype"], [int(d) for d in t["shape"]]) for t in metadata["outputs"]}
+        metadata, found, found_out = self._metadata(name, version)
         expected_shape = (TRITON_DATATYPE, [-1, 3, -1, -1])
         if (
             found != dict.fromkeys(INPUT_NAMES, expected_shape)
@@ -194,6 +228,30 @@ class TritonBackend(Backend):
                 f"({', '.join(INPUT_NAMES)} -> {OUTPUT_NAME}, {TRITON_DATATYPE} [N, 3, H, W])"
             )
         return version or max(metadata.get("versions", ["?"]), key=lambda v: (len(v), v))
+
+    def _check_stream_model(self) -> bool:
+        """Whether the server serves the stream model (``triton_stream_model``) with our tensors;
+        a server without it is an error for ``wire="stream"``, the windows wire for ``auto``."""
+        name, version = self.stream_model, self.options.model_version
+        if not self._call("a readiness check", self._client().is_model_ready, name, version):
+            if self.options.wire == "stream":
+                raise UserError(
+                    f"{self._where} does not serve the stream model {name!r} (a stock tritonserver "
+                    "has only the model): use ",
+                    Param("wire", "windows"),
+                    ", or serve with `stmfnet-trt serve`",
+                )
+            log.info("%s has no stream model %r: sending windows", self._where, name)
+            return False
+        _, found, found_out = self._metadata(name, version)
+        expected = {n: (spec.datatype, list(spec.dims)) for n, spec in STREAM_INPUTS.items()}
+        expected_out = {n: (spec.datatype, list(spec.dims)) for n, spec in STREAM_OUTPUT_SPECS.items()}
+        if found != expected or found_out != expected_out:
+            raise UserError(
+                f"{self._where} serves {name!r} with tensors {found} -> {found_out}, not our stream "
+                "model's (is the server another version of stmfnet-trt?)"
+            )
+        return True
 
     def _served(self) -> str:
         """'; it serves: a (1), b (2)' where the server lets us list its models, else ''."""
@@ -228,6 +286,36 @@ class TritonBackend(Backend):
             **kwargs,
         )
         return result.as_numpy(OUTPUT_NAME)
+
+    def _stream_request(self, inputs: dict[str, np.ndarray], what: str, retry: bool) -> dict[str, np.ndarray]:
+        """One stream request (``stream_client.Call``): tensors in, ``frames`` and ``order`` out."""
+        client = self._client()
+        tensors = []
+        for name, array in inputs.items():
+            tensor = self._module.InferInput(name, list(array.shape), STREAM_INPUTS[name].datatype)
+            tensor.set_data_from_numpy(array)
+            tensors.append(tensor)
+        outputs = [self._module.InferRequestedOutput(name) for name in STREAM_OUTPUTS]
+        kwargs = {"client_timeout": self.options.timeout_s} if self.options.protocol == "grpc" else {}
+        arguments = (self.stream_model, tensors)
+        options = {"model_version": self.options.model_version, "outputs": outputs, **kwargs}
+        if retry:
+            result = self._call(what, client.infer, *arguments, **options)
+        else:
+            result = client.infer(*arguments, **options)
+        return {name: result.as_numpy(name) for name in STREAM_OUTPUTS}
+
+    def interpolate_rgb(
+        self,
+        frames: Iterable[np.ndarray],
+        factor: int,
+        detector: SceneCutDetector,
+        batch_size: int = 1,
+        stats: SchedulerStats | None = None,
+    ) -> Iterator[np.ndarray]:
+        """The scheduler's ``interpolate_rgb`` on the stream wire (``takes_video_frames``)."""
+        settings = StreamSettings(factor, batch_size, detector)
+        return stream_frames(self._stream_request, frames, settings, stats)
 
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
         height, width = windows.shape[-2:]

@@ -42,6 +42,8 @@ DEFAULT_QUEUE_DELAY_US = 2000
 DEFAULT_MAX_SIDE = 4096
 DEFAULT_MAX_PIXELS = 4096 * 2176
 FP32_BYTES = 4
+# Bytes per element of the datatypes our models take (a JSON number or boolean stands for one).
+ITEM_BYTES = {"UINT8": 1, "BOOL": 1, "INT32": 4, "FP32": 4, "INT64": 8, "UINT64": 8, "FP64": 8}
 # The JSON part of a request (names, shapes, parameters) is small; tensors travel as binary.
 MAX_HEADER_BYTES = 64 * 1024
 # A request whose tensors are JSON numbers is parsed whole (a Python float per value, ~30 bytes
@@ -177,17 +179,23 @@ def check_values(name: str, values: np.ndarray) -> None:
         raise RequestRefused(f"input {name} values must lie in [0, 1]; got range [{low:.4g}, {high:.4g}]")
 
 
-def _count_numbers(data: object) -> int:
-    """Numbers in a (nested) JSON array; anything else in it is refused. Iterative: no recursion."""
+def _count_numbers(data: object, booleans: bool = False) -> int:
+    """Numbers (or, with ``booleans``, true/false) in a (nested) JSON array; anything else in it
+    is refused. Iterative: no recursion."""
     count, stack = 0, [data]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+        elif (
+            isinstance(item, bool)
+            if booleans
+            else isinstance(item, (int, float)) and not isinstance(item, bool)
+        ):
             count += 1
         else:
-            raise RequestRefused(f"tensor data must be numbers, found {echo(item)}")
+            kind = "booleans" if booleans else "numbers"
+            raise RequestRefused(f"tensor data must be {kind}, found {echo(item)}")
     return count
 
 
@@ -247,13 +255,17 @@ def check_request_parameters(parameters: dict) -> None:
 _INPUT_KEYS = {"name", "datatype", "shape", "parameters", "data"}
 
 
-def _check_outputs(outputs: object) -> None:
-    """Only ``middle`` may be asked for, binary or not; shared memory and classification are not served."""
-    if not isinstance(outputs, list) or len(outputs) > 1:
-        raise RequestRefused(f"outputs must be a list naming only {OUTPUT_NAME}")
+def _check_outputs(outputs: object, names: Sequence[str]) -> None:
+    """Only the model's outputs ``names`` may be asked for, each at most once, binary or not;
+    shared memory and classification are not served."""
+    listed = ", ".join(names)
+    if not isinstance(outputs, list) or len(outputs) > len(names):
+        raise RequestRefused(f"outputs must be a list naming only {listed}")
+    asked = [output.get("name") if isinstance(output, dict) else None for output in outputs]
+    if not all(name in names for name in asked) or len(set(asked)) != len(asked):
+        only = f"the only output is {listed}" if len(names) == 1 else f"the outputs are {listed}"
+        raise RequestRefused(f"{only}; got {echo(outputs)}")
     for output in outputs:
-        if not isinstance(output, dict) or output.get("name") != OUTPUT_NAME:
-            raise RequestRefused(f"the only output is {OUTPUT_NAME}; got {echo(output)}")
         parameters = output.get("parameters", {})
         if not isinstance(parameters, dict) or set(parameters) - {"binary_data"}:
             raise RequestRefused(
@@ -261,12 +273,14 @@ def _check_outputs(outputs: object) -> None:
             )
 
 
-def http_infer_tensors(
-    body: bytes, header_length: int | None, limits: RequestLimits
-) -> list[tuple[TensorDeclaration, np.ndarray]]:
-    """Check an HTTP infer request's body (KServe v2: a JSON header, then binary tensors when
-    ``header_length`` says where it ends) and return its inputs with their values (views into
-    ``body`` for binary tensors), checked in shape, size and range."""
+def http_request_tensors(
+    body: bytes, header_length: int | None, outputs: Sequence[str], max_inputs: int
+) -> list[tuple[TensorDeclaration, memoryview | object]]:
+    """Parse an HTTP infer request's body (KServe v2: a JSON header, then binary tensors when
+    ``header_length`` says where it ends) into its inputs as declared, each with its data: a view
+    into ``body`` for a binary tensor, the JSON value otherwise. Checked: the request's structure,
+    parameters, at most ``max_inputs`` inputs, only ``outputs`` asked for, and each tensor's bytes
+    against the body; shapes and datatypes are the model's check."""
     if header_length is None:
         header_length = len(body)
         if header_length > MAX_JSON_BODY_BYTES:
@@ -282,15 +296,15 @@ def http_infer_tensors(
     inputs = header.get("inputs")
     if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
         raise RequestRefused("inputs must be a list of objects")
-    if len(inputs) != len(INPUT_NAMES):
-        raise RequestRefused(f"inputs must be {', '.join(INPUT_NAMES)}; got {len(inputs)} inputs")
+    if len(inputs) > max_inputs:
+        raise RequestRefused(f"this model has {max_inputs} inputs; the request has {len(inputs)}")
     parameters = header.get("parameters", {})
     if not isinstance(parameters, dict):
         raise RequestRefused("the request's parameters must be an object")
     check_request_parameters(parameters)
     if "outputs" in header:
-        _check_outputs(header["outputs"])
-    declared, sources = [], []
+        _check_outputs(header["outputs"], outputs)
+    tensors: list[tuple[TensorDeclaration, memoryview | object]] = []
     offset = header_length
     for item in inputs:
         if set(item) - _INPUT_KEYS:
@@ -303,27 +317,31 @@ def http_infer_tensors(
         size = parameters.get("binary_data_size")
         if ("data" in item) == (size is not None):
             raise RequestRefused(f"input {echo(item.get('name'))} must carry either data or binary_data_size")
+        datatype = item.get("datatype")
         if size is not None:
             if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= len(body) - offset:
                 raise RequestRefused(f"binary_data_size {echo(size)} does not fit the body")
-            declared.append(
-                TensorDeclaration(item.get("name"), item.get("datatype"), item.get("shape"), size)
-            )
-            sources.append(memoryview(body)[offset : offset + size])
+            source: memoryview | object = memoryview(body)[offset : offset + size]
             offset += size
         else:
-            count = _count_numbers(item["data"])
-            declared.append(
-                TensorDeclaration(
-                    item.get("name"), item.get("datatype"), item.get("shape"), count * FP32_BYTES
-                )
-            )
-            sources.append(item["data"])
+            source = item["data"]
+            count = _count_numbers(source, booleans=datatype == "BOOL")
+            size = count * ITEM_BYTES.get(datatype, FP32_BYTES) if isinstance(datatype, str) else count
+        tensors.append((TensorDeclaration(item.get("name"), datatype, item.get("shape"), size), source))
     if offset != len(body):
         raise RequestRefused(f"the body has {len(body) - offset} bytes beyond its declared tensors")
-    check_infer_request(declared, limits)
+    return tensors
+
+
+def http_infer_tensors(
+    body: bytes, header_length: int | None, limits: RequestLimits
+) -> list[tuple[TensorDeclaration, np.ndarray]]:
+    """Check an HTTP infer request for the windows model and return its inputs with their values
+    (views into ``body`` for binary tensors), checked in shape, size and range."""
+    tensors = http_request_tensors(body, header_length, (OUTPUT_NAME,), len(INPUT_NAMES))
+    check_infer_request([declared for declared, _ in tensors], limits)
     result = []
-    for tensor, source in zip(declared, sources, strict=True):
+    for tensor, source in tensors:
         values = (
             np.frombuffer(source, dtype="<f4") if isinstance(source, memoryview) else _flat_numbers(source)
         )
@@ -355,6 +373,7 @@ __all__ = [
     "DEFAULT_QUEUE_DELAY_US",
     "INPUT_NAMES",
     "INTERNAL_ERROR",
+    "ITEM_BYTES",
     "LOOPBACK",
     "OUTPUT_NAME",
     "REFUSAL_MARK",
@@ -367,5 +386,6 @@ __all__ = [
     "check_request_parameters",
     "check_values",
     "http_infer_tensors",
+    "http_request_tensors",
     "one_line_error",
 ]

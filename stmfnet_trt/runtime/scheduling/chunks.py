@@ -2,7 +2,7 @@
 
 A chunk is a run of *core* input frames ``[start, stop)`` plus the *context* frames around it
 that the scheduler's windows reach for. A worker runs the unchanged scheduler
-(``interpolate_stream``) over context + core + context and keeps only the output frames that
+(``interpolate_rgb``) over context + core + context and keeps only the output frames that
 belong to the core: ``factor`` outputs per core input frame. Put back in order, the chunks'
 outputs are the frames a single ``run`` over the whole video writes, frame for frame.
 
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import InputError
-from stmfnet_trt.core.frames import to_model_frame, to_video_frame
+from stmfnet_trt.core.frames import to_model_frame
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduling.scheduler import interpolate_stream, levels_for_factor
+from stmfnet_trt.runtime.scheduling.scheduler import interpolate_rgb, levels_for_factor
 
 # x2 levels -> (input frames of context before the core, after it); see the module docstring.
 _CONTEXT = {1: (1, 2), 2: (2, 3), 3: (2, 3)}
@@ -149,6 +149,6 @@ def interpolate_chunk(
     """The core's ``factor * (stop - start)`` output frames (uint8) from the chunk's frames."""
     if len(frames) != chunk.last - chunk.first:
         raise InputError(f"chunk {chunk.index}: {len(frames)} frames for [{chunk.first}, {chunk.last})")
-    stream = interpolate_stream((to_model_frame(f) for f in frames), backend, factor, detector, batch_size)
+    stream = interpolate_rgb(frames, backend, factor, detector, batch_size)
     wanted = chunk.output_slice(factor)
-    return np.stack([to_video_frame(f) for f in itertools.islice(stream, wanted.start, wanted.stop)])
+    return np.stack(list(itertools.islice(stream, wanted.start, wanted.stop)))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 
@@ -240,3 +241,28 @@ def interpolate_stream(
             else double_frame_rate(stream, backend, detector, batch_size, stats)
         )
     return iter(stream)
+
+
+def interpolate_rgb(
+    frames: Iterable[np.ndarray],
+    backend: Backend,
+    factor: int,
+    detector: SceneCutDetector | None = None,
+    batch_size: int = 1,
+    stats: SchedulerStats | None = None,
+) -> Iterator[np.ndarray]:
+    """``interpolate_stream`` for video frames: uint8 (H, W, 3) RGB in, uint8 out, as the decoder
+    gives them and the encoder takes them.
+
+    A backend that takes video frames itself (``Backend.takes_video_frames``: the Triton client's
+    stream wire, which sends each frame once, as uint8, to a server running this scheduler) gets
+    them as they are; every other backend gets float frames (``to_model_frame``) here.
+    """
+    detector = detector if detector is not None else SceneCutDetector()
+    stats = stats if stats is not None else SchedulerStats()
+    if backend.takes_video_frames:
+        yield from backend.interpolate_rgb(frames, factor, detector, batch_size, stats)
+        return
+    model_frames = (to_model_frame(frame) for frame in frames)
+    for frame in interpolate_stream(model_frames, backend, factor, detector, batch_size, stats):
+        yield to_video_frame(frame)

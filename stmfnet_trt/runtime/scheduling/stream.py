@@ -1,6 +1,6 @@
 """Interpolate a YUV4MPEG2 stream into another, live: the job behind ``stmfnet-trt run - -o -``.
 
-The frames flow through the same scheduler as ``run`` (``interpolate_stream``: windows, scene
+The frames flow through the same scheduler as ``run`` (``interpolate_rgb``: windows, scene
 cuts, the diverged-window fallback, x2/x4/x8) and the same RGB conversions, so a clip piped
 through gives the frames ``run`` gives the file. Nothing waits for the end of the input: a frame
 is read when the scheduler needs it (its window reaches two frames ahead, one more for the cut
@@ -28,12 +28,11 @@ from tqdm import tqdm
 
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError, Param
-from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.io.y4m import Y4MReader, Y4MWriter
 from stmfnet_trt.io.yuv import FrameConverter
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_rgb, levels_for_factor
 from stmfnet_trt.runtime.scheduling.video import MIN_FRAMES
 
 # What a shell reports for a filter killed by SIGPIPE (128 + 13), as `yes | head` shows for `yes`:
@@ -85,14 +84,14 @@ def interpolate_y4m(
         raise InputError("the y4m header states no frame rate (F0:0): pass ", Param("input_fps"))
     converter = FrameConverter(reader.layout, header.colour(options.matrix))
     planes = itertools.islice(reader, options.max_frames)
-    frames = (to_model_frame(converter.to_rgb(frame)) for frame in planes)
+    frames = (converter.to_rgb(frame) for frame in planes)
     head = list(itertools.islice(frames, MIN_FRAMES))
     if len(head) < MIN_FRAMES:
         reader.check_complete()
         raise InputError(f"need at least {MIN_FRAMES} frames to interpolate, the stream has {len(head)}")
     writer = Y4MWriter(sink, header.with_rate(rate * options.factor))
     stats = SchedulerStats()
-    output = interpolate_stream(
+    output = interpolate_rgb(
         itertools.chain(head, frames),
         backend,
         options.factor,
@@ -104,7 +103,7 @@ def interpolate_y4m(
     with tqdm(unit="frame", desc="interpolating", disable=not options.progress, leave=False) as bar:
         for frame in output:
             try:
-                writer.write(converter.to_planes(to_video_frame(frame)))
+                writer.write(converter.to_planes(frame))
             except BrokenPipeError as exc:
                 raise OutputClosed(writer.frames_written) from exc
             bar.update()

@@ -16,12 +16,11 @@ from tqdm import tqdm
 
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError
-from stmfnet_trt.core.frames import to_model_frame, to_video_frame
 from stmfnet_trt.io import FrameSource, open_sink, open_source
 from stmfnet_trt.io.sink import check_output_path
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
-from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream, levels_for_factor
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_rgb, levels_for_factor
 
 MIN_FRAMES = 2
 
@@ -102,7 +101,7 @@ def interpolate_video(
         truncated = options.max_frames is not None
         fps = reader.fps * options.factor
         read = [0]
-        model_frames = (to_model_frame(f) for f in _counted(itertools.chain(head, frames), read))
+        counted = _counted(itertools.chain(head, frames), read)
         stats = SchedulerStats()
         expected = (
             None
@@ -123,10 +122,10 @@ def interpolate_video(
             ) as sink,
             tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
         ):
-            for frame in interpolate_stream(
-                model_frames, backend, options.factor, options.scene_detector, options.batch_size, stats
+            for frame in interpolate_rgb(
+                counted, backend, options.factor, options.scene_detector, options.batch_size, stats
             ):
-                sink.write(to_video_frame(frame))
+                sink.write(frame)
                 written += 1
                 bar.update()
     return RunSummary(output, read[0], written, fps, stats)
