@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.sidedata.sidedata import SideDataContainer
 from av.sidedata.sidedata import Type as SideDataType
 
 from stmfnet_trt.core.errors import InputError
@@ -126,9 +127,14 @@ def frame_orientation(frame: av.VideoFrame) -> Orientation:
     newer than its enum (FFmpeg 8's EXIF or view-id data raise ValueError); the rotation,
     which PyAV reads without listing, is used then: exact for rotations, blind to mirroring
     (a mirrored display matrix next to such side data has not been seen in any file).
+
+    The side data is read through a container of its own, not ``frame.side_data``: PyAV caches
+    that one on the frame and it points back at the frame, a reference cycle that kept every
+    decoded picture alive until Python's cycle collector ran (peak RSS grew with the clip:
+    decoding 240 frames of 720p peaked at 300 MB, against 80 MB without it).
     """
     try:
-        side_data = frame.side_data
+        side_data = SideDataContainer(frame)
     except ValueError:
         return Orientation.from_rotation(frame.rotation)
     matrix = side_data.get(SideDataType.DISPLAYMATRIX)

@@ -7,12 +7,14 @@ reference players follow), Pillow's ``ImageOps.exif_transpose`` for still images
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
+import av
 import numpy as np
 import pytest
 from reader_media import (
@@ -26,6 +28,7 @@ from reader_media import (
 
 from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io import open_sink, open_source
+from stmfnet_trt.io import orientation as orientation_module
 from stmfnet_trt.io.images import exif_orientation
 from stmfnet_trt.io.orientation import Orientation, frame_orientation
 
@@ -161,18 +164,35 @@ def test_a_rotation_off_the_right_angles_is_refused_with_the_file_named(tmp_path
         open_source(clip)  # found when opening: the first frame is decoded for its matrix
 
 
-def test_frames_whose_side_data_pyav_cannot_list_fall_back_to_the_rotation():
+def test_frames_whose_side_data_pyav_cannot_list_fall_back_to_the_rotation(monkeypatch):
     """PyAV 18 raises ValueError listing side data newer than its enum (FFmpeg 8's EXIF)."""
+    assert frame_orientation(av.VideoFrame(16, 8, "rgb24")) == Orientation()  # no side data
 
-    class Unlistable:
-        rotation = -90
+    def unlistable(frame):
+        raise ValueError("31 is not a valid Type")
 
-        @property
-        def side_data(self):
-            raise ValueError("31 is not a valid Type")
+    monkeypatch.setattr(orientation_module, "SideDataContainer", unlistable)
+    assert frame_orientation(SimpleNamespace(rotation=-90)) == Orientation(transpose=True, flip_cols=True)
 
-    assert frame_orientation(Unlistable()) == Orientation(transpose=True, flip_cols=True)
-    assert frame_orientation(SimpleNamespace(side_data={})) == Orientation()
+
+def test_decoded_frames_are_freed_without_the_cycle_collector(tmp_path, picture):
+    """Reading each frame's orientation must not tie the frame into a reference cycle: PyAV's
+    cached ``frame.side_data`` did, and decoded pictures piled up until a collection (peak RSS
+    grew with the clip's length)."""
+    clip = write_clip(tmp_path / "turned.mp4", [picture] * 6, rotation=(90, False, False))
+    gc.collect()
+    gc.disable()
+    try:
+        with open_source(clip) as source:
+            assert sum(1 for _ in source) == 6
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        frames = [o for o in gc.garbage if isinstance(o, av.VideoFrame)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert frames == []
 
 
 # --- still images ---------------------------------------------------------------------------
