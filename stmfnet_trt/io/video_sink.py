@@ -81,6 +81,7 @@ class VideoSink(FrameSink):
     ) -> None:
         super().__init__(AtomicOutput(path, directory=False, overwrite=overwrite), width, height, fps)
         self._trim_audio = trim_audio
+        self._reformatter = av.video.reformatter.VideoReformatter()
         self._container: av.container.OutputContainer | None = None
         self._audio: AudioTransfer | None = None
         try:
@@ -111,8 +112,12 @@ class VideoSink(FrameSink):
         return stream
 
     def _write(self, frame: np.ndarray) -> None:
-        video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
-            format=self._stream.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG"
+        # The array wrapped, not copied, and one swscale context for every frame: the same
+        # bytes out as ``from_ndarray(...).reformat(...)``, which copied each frame and set up a
+        # converter for it.
+        picture = av.VideoFrame.from_numpy_buffer(frame, format="rgb24")
+        video_frame = self._reformatter.reformat(
+            picture, format=self._stream.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG"
         )
         # Frame i at time i/fps. Not the stream's time base: the muxer replaces that with its
         # own (1/60000 for MP4 at 60000/1001 fps) once the header is written.

@@ -287,6 +287,7 @@ class VideoSource(FrameSource):
         stream = pick_video_stream(container, self.path)
         stream.thread_type = "AUTO"
         timing = IntervalCheck(stream.time_base)
+        to_rgb = av.video.reformatter.VideoReformatter()  # one swscale context for every frame
         count = 0
         try:
             # demux() ends with an empty packet; decoding it flushes the frames the decoder
@@ -296,7 +297,7 @@ class VideoSource(FrameSource):
                     timing.add(packet.pts)
                     self._check_timing(timing)
                 for frame in stream.decode(packet):
-                    yield self._upright(frame, count)
+                    yield self._upright(frame, count, to_rgb)
                     count += 1
         except av.error.FFmpegError as exc:
             raise InputError(
@@ -314,8 +315,11 @@ class VideoSource(FrameSource):
         except InputError as exc:
             raise InputError(f"{self.path}: {exc}") from exc
 
-    def _upright(self, frame: av.VideoFrame, index: int) -> np.ndarray:
-        """The frame as RGB, turned by its own display matrix, checked against the video's size."""
+    def _upright(
+        self, frame: av.VideoFrame, index: int, to_rgb: av.video.reformatter.VideoReformatter
+    ) -> np.ndarray:
+        """The frame as RGB (converted by ``to_rgb``), turned by its own display matrix, checked
+        against the video's size."""
         orientation = self._orientation(frame)
         width, height = orientation.display_size(frame.width, frame.height)
         if (width, height) != (self.width, self.height):
@@ -323,7 +327,7 @@ class VideoSource(FrameSource):
                 f"{self.path}: frame {index} is {width}x{height}, but the video started at "
                 f"{self.width}x{self.height}; size changes are not supported"
             )
-        return orientation.apply(frame.to_ndarray(format="rgb24"))
+        return orientation.apply(to_rgb.reformat(frame, format="rgb24").to_ndarray())
 
     def _check_complete(self, count: int) -> None:
         """Raise if decoding ended well before the frame count the header announces."""
