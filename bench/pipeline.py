@@ -94,7 +94,11 @@ class Stage:
     subtract: tuple[Term, ...] = ()
 
 
-_REFORMAT = Term(BUILTIN, "<method 'reformat' of 'av.video.frame.VideoFrame' objects>", "io/video_sink.py")
+# RGB -> YUV: one VideoReformatter per stream now; VideoFrame.reformat in earlier commits (--rev).
+_REFORMATS = tuple(
+    Term(BUILTIN, f"<method 'reformat' of 'av.video.{owner}' objects>", "io/video_sink.py")
+    for owner in ("reformatter.VideoReformatter", "frame.VideoFrame")
+)
 _TO_NDARRAY = Term(
     BUILTIN, "<method 'to_ndarray' of 'av.video.frame.VideoFrame' objects>", "io/video_source.py"
 )
@@ -122,11 +126,11 @@ STAGES = (
     Stage("backend (blend)", (Term("backends/blend.py", "_interpolate"),)),
     Stage("settle (range test + clamp)", (Term("scheduling/scheduler.py", "settled"),)),
     Stage("to_video_frame (float32 -> uint8)", (Term("core/frames.py", "to_video_frame"),)),
-    Stage("RGB -> YUV (PyAV reformat)", (_REFORMAT,)),
+    Stage("RGB -> YUV (PyAV reformat)", _REFORMATS),
     Stage(
         "encode (x264 + mux)",
         (Term("io/video_sink.py", "_write"), Term("io/video_sink.py", "_finish")),
-        (_REFORMAT,),
+        _REFORMATS,
     ),
 )
 GLUE = "Python glue (generators, bookkeeping)"
