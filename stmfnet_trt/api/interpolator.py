@@ -23,7 +23,7 @@ import numpy as np
 
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError, ParameterError
-from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.backend import Backend, check_value_range
 from stmfnet_trt.runtime.backends.specs import BackendSpec, auto_spec, open_backend
 from stmfnet_trt.runtime.backends.tiling import TiledBackend, TileOptions
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
@@ -155,7 +155,8 @@ class Interpolator:
 
 def _checked(frames: Iterable[np.ndarray], kind: list[np.dtype]) -> Iterator[np.ndarray]:
     """Frames as given, after checking each is HxWx3 and all are of one kind (recorded in ``kind``),
-    the first is a size the model can pad, and there are at least two (as ``run`` requires)."""
+    float frames lie in [0, 1], the first is a size the model can pad, and there are at least two
+    (as ``run`` requires)."""
     count = 0
     for count, frame in enumerate(frames, start=1):
         index = count - 1
@@ -169,13 +170,15 @@ def _checked(frames: Iterable[np.ndarray], kind: list[np.dtype]) -> Iterator[np.
             kind.append(np.dtype(np.uint8) if frame.dtype == np.uint8 else np.dtype(np.float32))
         elif (frame.dtype == np.uint8) != (kind[0] == np.uint8):
             raise InputError(f"frames[{index}] is {frame.dtype} where the frames before it are {kind[0]}")
+        if frame.dtype != np.uint8:  # a copied pair never reaches a backend's check: check here
+            check_value_range(float(frame.min()), float(frame.max()), f"frames[{index}] values")
         yield frame
     if count < MIN_FRAMES:
         raise InputError(f"need at least {MIN_FRAMES} frames to interpolate, got {count}")
 
 
 def _float_frame(frame: np.ndarray) -> np.ndarray:
-    """HxWx3 float in [0, 1] -> the model's 3xHxW float32 (values are checked by the scheduler)."""
+    """HxWx3 float in [0, 1] (checked by ``_checked``) -> the model's 3xHxW float32."""
     return np.ascontiguousarray(frame.transpose(2, 0, 1), dtype=np.float32)
 
 

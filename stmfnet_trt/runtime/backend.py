@@ -43,8 +43,13 @@ def check_windows(windows: np.ndarray, value_range: tuple[float, float] | None =
         raise InputError(f"windows must be float32, got {windows.dtype}")
     check_frame_size(windows.shape[3], windows.shape[4])
     low, high = value_range if value_range is not None else (float(windows.min()), float(windows.max()))
+    check_value_range(low, high, "frame values")
+
+
+def check_value_range(low: float, high: float, what: str) -> None:
+    """Refuse a (min, max) outside [0, 1] (give or take ``VALUE_SLACK``) or not finite."""
     if not (low >= -VALUE_SLACK and high <= 1 + VALUE_SLACK) or not np.isfinite(low + high):
-        raise InputError(f"frame values must lie in [0, 1]; got range [{low:.4g}, {high:.4g}]")
+        raise InputError(f"{what} must lie in [0, 1]; got range [{low:.4g}, {high:.4g}]")
 
 
 class Backend(Closeable, abc.ABC):

@@ -92,6 +92,9 @@ def test_scene_cuts_are_copied_and_can_be_turned_off():
         ([np.zeros((130, 200, 3), np.uint8), np.zeros((130, 200, 3), np.float32)], r"frames\[1\] is float32"),
         ([np.zeros((130, 200, 3), np.uint8)], "at least 2"),
         ([np.zeros((40, 200, 3), np.uint8)] * 2, "too small"),
+        # identical frames are copied, never windowed: only the frames' own check can refuse these
+        ([np.full((130, 200, 3), 3.0, np.float32)] * 2, r"frames\[0\] values must lie in \[0, 1\]"),
+        ([np.full((130, 200, 3), np.nan, np.float32)] * 2, r"frames\[0\] values must lie in \[0, 1\]"),
     ],
 )
 def test_unusable_frames_are_input_errors(frames, message):
