@@ -149,7 +149,7 @@ class Interpolator:
         )
         check_run(source, output, options)
         summary = interpolate_video(source, output, self.backend, options)
-        _add(self.stats, summary.stats)
+        self.stats.add(summary.stats)
         return summary
 
 
@@ -185,10 +185,3 @@ def _float_frame(frame: np.ndarray) -> np.ndarray:
 def _rgb_float(frame: np.ndarray) -> np.ndarray:
     """The model's 3xHxW float32 -> HxWx3 float32 in [0, 1] (the scheduler clamps)."""
     return np.ascontiguousarray(frame.transpose(1, 2, 0))
-
-
-def _add(total: SchedulerStats, part: SchedulerStats) -> None:
-    total.windows += part.windows
-    total.scene_cuts += part.scene_cuts
-    total.identical_pairs += part.identical_pairs
-    total.diverged_windows += part.diverged_windows

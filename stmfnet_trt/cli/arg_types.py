@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
 from pathlib import Path
 
 
@@ -25,3 +26,14 @@ def positive_float(text: str) -> float:
 def optional_path(value: str | None) -> Path | None:
     """An optional file flag's value as the library takes it (None stays None)."""
     return None if value is None else Path(value)
+
+
+def fraction(text: str) -> Fraction:
+    """Frame rates: 25, 29.97 or 30000/1001, positive."""
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise argparse.ArgumentTypeError(f"not a frame rate: {text!r} (use e.g. 25 or 30000/1001)") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"frame rate must be positive, got {text}")
+    return value

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from fractions import Fraction
 
 from stmfnet_trt.api.interpolator import Interpolator
-from stmfnet_trt.cli.arg_types import positive_int
+from stmfnet_trt.cli.arg_types import fraction, positive_int
 from stmfnet_trt.cli.backends import (
     add_backend_arguments,
     add_triton_client_arguments,
@@ -37,17 +36,6 @@ DIVERGED_WARNING = (
     "cover this content (the demo weights fail on night-dark footage: see "
     "stmfnet_trt/weights/MODEL_CARD.md); use the published checkpoint or train on such footage."
 )
-
-
-def fraction(text: str) -> Fraction:
-    """An argparse type for frame rates: 25, 29.97 or 30000/1001, positive."""
-    try:
-        value = Fraction(text)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise argparse.ArgumentTypeError(f"not a frame rate: {text!r} (use e.g. 25 or 30000/1001)") from exc
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"frame rate must be positive, got {text}")
-    return value
 
 
 def _engine_frame_size(args: argparse.Namespace) -> tuple[int, int] | None:

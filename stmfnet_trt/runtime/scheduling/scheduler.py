@@ -46,6 +46,11 @@ class SchedulerStats:
     identical_pairs: int = 0
     diverged_windows: int = 0  # raw output beyond VALID_OUTPUT_MARGIN: replaced by a blend
 
+    def add(self, other: SchedulerStats) -> None:
+        """Add ``other``'s counts to these (a caller's running totals over several runs)."""
+        for name in ("windows", "scene_cuts", "identical_pairs", "diverged_windows"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 @dataclass(frozen=True)
 class _Pair:
