@@ -25,8 +25,12 @@ per-turn ratios. Ours runs in a worker process (this script, ``--worker``) that 
 ``main`` exactly as the ``stmfnet-trt`` entry point does and reports its own peak RSS (VmHWM);
 a second clip ``--long-frames`` long says whether that peak grows with the clip. One more worker run
 per size under cProfile gives the per-stage split (``STAGES``), each stage the cumulative time of
-the functions that do it, the rest being Python glue between them (the pipeline has one thread:
-decode, windows, inference and encode run in turn, so there are no waits to report).
+the functions that do it, the rest being Python glue between them. Every Python thread of the run
+is profiled (decoding and encoding run on threads of their own since issue 22), so the stages are
+summed over threads, and the ``waits`` stages say who waited for whom: the scheduler for decoded
+frames or for room in the encoder's queue (the encoder is then the slower side), the encoder for
+frames (the scheduler is), the decoder for room. Seconds are thread seconds: their total exceeds
+the run's wall time where threads overlap, and its share of the wall time is a row of its own.
 
 ``--rev REV`` adds our run as of an earlier commit (its ``stmfnet_trt`` unpacked from git) to every
 turn, and its profile: a change's before and after measured in the same turns, where machine load
@@ -38,6 +42,7 @@ Writes the JSON, the plot and a section of bench/RESULTS.md (``--section``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime
 import io
@@ -52,7 +57,9 @@ import sysconfig
 import tarfile
 import tempfile
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,11 +84,13 @@ BUILTIN = "~"  # pstats' file name for C functions (numpy ufuncs, PyAV's Cython 
 class Term:
     """A function's cumulative time in a cProfile run: ``function`` defined in a file ending with
     ``file`` (``BUILTIN`` for C functions), only through calls from ``caller_file`` when given
-    (``np.stack`` builds windows in the scheduler but histograms in the scene detector)."""
+    (``np.stack`` builds windows in the scheduler but histograms in the scene detector), and from
+    its function ``caller_function`` when given too (one queue helper waits in several places)."""
 
     file: str
     function: str
     caller_file: str | None = None
+    caller_function: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,47 +103,79 @@ class Stage:
     subtract: tuple[Term, ...] = ()
 
 
-# RGB -> YUV: one VideoReformatter per stream now; VideoFrame.reformat in earlier commits (--rev).
-_REFORMATS = tuple(
-    Term(BUILTIN, f"<method 'reformat' of 'av.video.{owner}' objects>", "io/video_sink.py")
-    for owner in ("reformatter.VideoReformatter", "frame.VideoFrame")
-)
-_TO_NDARRAY = Term(
-    BUILTIN, "<method 'to_ndarray' of 'av.video.frame.VideoFrame' objects>", "io/video_source.py"
-)
+# PyAV's conversions: frame.reformat / to_ndarray(format=) before issue 22, then one reformatter per stream.
+_FRAME_REFORMAT = "<method 'reformat' of 'av.video.frame.VideoFrame' objects>"
+_REFORMATTER = "<method 'reformat' of 'av.video.reformatter.VideoReformatter' objects>"
+_TO_NDARRAY = "<method 'to_ndarray' of 'av.video.frame.VideoFrame' objects>"
+_TO_RGB = tuple(Term(BUILTIN, name, "io/video_source.py") for name in (_TO_NDARRAY, _REFORMATTER))
+_TO_YUV = tuple(Term(BUILTIN, name, "io/video_sink.py") for name in (_FRAME_REFORMAT, _REFORMATTER))
+_HANDOFF = "/handoff.py"
 STAGES = (
-    Stage("decode (demux + H.264)", (Term("io/video_source.py", "_decode"),), (_TO_NDARRAY,)),
-    Stage("YUV -> RGB uint8 (PyAV)", (_TO_NDARRAY,)),
-    Stage("to_model_frame (uint8 -> float32)", (Term("core/frames.py", "to_model_frame"),)),
-    Stage("scene-cut scores", (Term("scheduling/scene.py", "is_cut"),)),
-    Stage("identical-pair test", (Term("scheduling/scheduler.py", "needs_window"),)),
+    Stage("decode (demux + H.264)", (Term("io/video_source.py", "_decode"),), _TO_RGB),
+    Stage("YUV -> RGB uint8 (PyAV)", _TO_RGB),
     Stage(
-        "window batches",  # np.stack of np.stacks before issue 22, then one copy (``window_batch``)
+        "to_model_frame (uint8 -> float32)",  # runtime/video.py before issue 21, then core/frames.py
+        (Term("runtime/video.py", "to_model_frame"), Term("core/frames.py", "to_model_frame")),
+    ),
+    Stage(
+        "scene-cut scores",  # on whole frames before issue 22, then on one thumbnail per frame
         (
-            Term("numpy/_core/shape_base.py", "stack", "scheduling/scheduler.py"),
-            Term("scheduling/scheduler.py", "window_batch"),
+            Term("/scene.py", "is_cut"),
+            Term("/scene.py", "thumbnail", "/scheduler.py"),
+            Term("/scene.py", "is_cut_between"),
+        ),
+    ),
+    Stage("identical-pair test", (Term("/scheduler.py", "needs_window"),)),
+    Stage(
+        "window batches",  # np.stack of np.stacks, then one copy per window frame, then a ring of frames
+        (
+            Term("numpy/_core/shape_base.py", "stack", "/scheduler.py"),
+            Term("/scheduler.py", "window_batch"),
+            Term("/window_ring.py", "place"),
+            Term("/window_ring.py", "batch"),
         ),
     ),
     Stage(
         "input checks (check_windows)",  # with the frames' value ranges, measured once each since issue 22
         (
             Term("runtime/backend.py", "check_windows"),
-            Term("scheduling/scheduler.py", "measure"),
-            Term("scheduling/scheduler.py", "of_batch"),
+            Term("/scheduler.py", "measure"),
+            Term("/scheduler.py", "of_batch"),
         ),
     ),
-    Stage("backend (blend)", (Term("backends/blend.py", "_interpolate"),)),
-    Stage("settle (range test + clamp)", (Term("scheduling/scheduler.py", "settled"),)),
-    Stage("to_video_frame (float32 -> uint8)", (Term("core/frames.py", "to_video_frame"),)),
-    Stage("RGB -> YUV (PyAV reformat)", _REFORMATS),
+    Stage(
+        "backend (blend)",  # runtime/blend_backend.py before issue 21's layout, then backends/blend.py
+        (Term("runtime/blend_backend.py", "_interpolate"), Term("backends/blend.py", "_interpolate")),
+    ),
+    Stage("settle (range test + clamp)", (Term("/scheduler.py", "settled"),)),
+    Stage(
+        "to_video_frame (float32 -> uint8)",
+        (Term("runtime/video.py", "to_video_frame"), Term("core/frames.py", "to_video_frame")),
+    ),
+    Stage("RGB -> YUV (PyAV reformat)", _TO_YUV),
     Stage(
         "encode (x264 + mux)",
         (Term("io/video_sink.py", "_write"), Term("io/video_sink.py", "_finish")),
-        _REFORMATS,
+        _TO_YUV,
     ),
+    Stage(
+        "waits: scheduler for decoded frames", (Term(_HANDOFF, "get_unless_stopped", _HANDOFF, "_consume"),)
+    ),
+    Stage(
+        "waits: scheduler for the encoder",  # room in its queue, then the last frames at the end
+        (Term(_HANDOFF, "put_unless_stopped", _HANDOFF, "put"), Term(_HANDOFF, "finish")),
+    ),
+    Stage("waits: encoder for frames", (Term(_HANDOFF, "get_unless_stopped", _HANDOFF, "_run"),)),
+    Stage("waits: decoder for room", (Term(_HANDOFF, "put_unless_stopped", _HANDOFF, "_produce"),)),
 )
 GLUE = "Python glue (generators, bookkeeping)"
-ROOT = Term("stmfnet_trt/cli/__init__.py", "main")
+# The main thread, and every other Python thread (``profiled_threads`` runs each under a profiler).
+# ``main`` in stmfnet_trt/cli.py before issue 21's layout, then in the cli package.
+ROOTS = (
+    Term("stmfnet_trt/cli.py", "main"),
+    Term("stmfnet_trt/cli/__init__.py", "main"),
+    Term("threading.py", "run"),
+)
 
 
 def term_seconds(stats: dict, term: Term) -> float:
@@ -146,14 +187,18 @@ def term_seconds(stats: dict, term: Term) -> float:
         if term.caller_file is None:
             total += cumulative
         else:
-            total += sum(edge[3] for caller, edge in callers.items() if caller[0].endswith(term.caller_file))
+            total += sum(
+                edge[3]
+                for (caller_file, _, caller_function), edge in callers.items()
+                if caller_file.endswith(term.caller_file) and term.caller_function in (None, caller_function)
+            )
     return total
 
 
 def stage_split(stats: dict) -> tuple[float, dict[str, float]]:
-    """(seconds of the whole run, seconds per stage), the stages in pipeline order and the time no
-    stage accounts for last, as ``GLUE``."""
-    total = term_seconds(stats, ROOT)
+    """(thread seconds of the whole run, seconds per stage), the stages in pipeline order and the
+    time no stage accounts for last, as ``GLUE``."""
+    total = sum(term_seconds(stats, root) for root in ROOTS)
     split = {
         stage.name: sum(term_seconds(stats, t) for t in stage.add)
         - sum(term_seconds(stats, t) for t in stage.subtract)
@@ -244,9 +289,29 @@ def peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status: peak RSS needs Linux")
 
 
+@contextlib.contextmanager
+def profiled_threads() -> Iterator[list[cProfile.Profile]]:
+    """Every Python thread started in the block runs under a profiler of its own, listed in the
+    yielded list (cProfile sees only the thread that enables it)."""
+    profilers: list[cProfile.Profile] = []
+    run = threading.Thread.run
+
+    def profiled_run(thread: threading.Thread) -> None:
+        profiler = cProfile.Profile()
+        profilers.append(profiler)
+        profiler.runcall(run, thread)
+
+    threading.Thread.run = profiled_run
+    try:
+        yield profilers
+    finally:
+        threading.Thread.run = run
+
+
 def worker(clip: Path, output: Path, report: Path, profile: Path | None) -> int:
-    """Run the CLI's ``main`` on ``clip`` (under cProfile when ``profile`` is given), write this
-    process's peak RSS to ``report`` and return the CLI's exit status."""
+    """Run the CLI's ``main`` on ``clip`` (every thread under cProfile when ``profile`` is given,
+    merged into one file), write this process's peak RSS to ``report`` and return the CLI's exit
+    status."""
     from stmfnet_trt.cli import main
 
     argv = ours_argv(clip, output)
@@ -254,8 +319,12 @@ def worker(clip: Path, output: Path, report: Path, profile: Path | None) -> int:
         status = main(argv)
     else:
         profiler = cProfile.Profile()
-        status = profiler.runcall(main, argv)
-        profiler.dump_stats(profile)
+        with profiled_threads() as threads:
+            status = profiler.runcall(main, argv)
+        merged = pstats.Stats(profiler)
+        for thread in threads:
+            merged.add(thread)
+        merged.dump_stats(profile)
     report.write_text(json.dumps({"peak_rss_bytes": peak_rss_bytes()}))
     return status
 
@@ -311,10 +380,12 @@ class SizeResult:
     turns: list[Turn]
     peak_rss_bytes: int  # ours, the largest over the turns on the ``frames`` clip
     long_peak_rss_bytes: int  # ours, on the ``long_frames`` clip
-    profile_s: float  # the profiled run's seconds inside ``main``
+    profile_s: float  # the profiled run's thread seconds (``stage_split``)
     stages_s: dict[str, float]
     before_profile_s: float | None = None  # the same for ours as of ``--rev``
     before_stages_s: dict[str, float] | None = None
+    profile_wall_s: float | None = None  # the profiled run's seconds inside ``main``
+    before_profile_wall_s: float | None = None
 
     @property
     def before_fps(self) -> float:
@@ -373,19 +444,23 @@ def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) 
         )
     timed(worker_command(clips[args.long_frames], outputs["ours"], report))
     long_peak = json.loads(report.read_text())["peak_rss_bytes"]
+    total, stages, wall = profiled(short, folder)
     result = SizeResult(
-        label, args.frames, args.long_frames, turns, max(peaks), long_peak, *profiled(short, folder)
+        label, args.frames, args.long_frames, turns, max(peaks), long_peak, total, stages, profile_wall_s=wall
     )
     if args.tree:
-        result.before_profile_s, result.before_stages_s = profiled(short, folder, args.tree)
+        result.before_profile_s, result.before_stages_s, result.before_profile_wall_s = profiled(
+            short, folder, args.tree
+        )
     return result
 
 
-def profiled(clip: Path, folder: Path, tree: Path | None = None) -> tuple[float, dict[str, float]]:
-    """``stage_split`` of one worker run on ``clip`` under cProfile."""
+def profiled(clip: Path, folder: Path, tree: Path | None = None) -> tuple[float, dict[str, float], float]:
+    """``stage_split`` of one worker run on ``clip`` under cProfile, and its seconds in ``main``."""
     profile = folder / "profile.pstats"
     timed(worker_command(clip, folder / "profiled.mp4", folder / "profiled.json", profile, tree))
-    return stage_split(pstats.Stats(str(profile)).stats)
+    stats = pstats.Stats(str(profile)).stats
+    return *stage_split(stats), term_seconds(stats, ROOTS[0])
 
 
 def render(results: list[SizeResult], header: str, rev: str | None = None) -> str:
@@ -420,28 +495,48 @@ def render(results: list[SizeResult], header: str, rev: str | None = None) -> st
     columns = stage_columns(results, rev)
     lines += [
         "",
-        "Where our run's time goes (one cProfile run per size, share of the time inside `main`):",
+        "Where our run's time goes (one cProfile run per size, every Python thread profiled: share of "
+        "their summed seconds):",
         "",
-        "| stage | " + " | ".join(label for label, _, _ in columns) + " |",
+        "| stage | " + " | ".join(label for label, _, _, _ in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
     for name in results[0].stages_s:
         cells = [
             f"{stages.get(name, 0.0) / total:.1%} ({stages.get(name, 0.0):.2f} s)"
-            for _, total, stages in columns
+            for _, total, _, stages in columns
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("| total | " + " | ".join(f"{total:.2f} s" for _, total, _ in columns) + " |")
+    lines.append(
+        "| total (thread seconds) | " + " | ".join(f"{total:.2f} s" for _, total, _, _ in columns) + " |"
+    )
+    if all(wall is not None for _, _, wall, _ in columns):
+        cells = [
+            f"{wall:.2f} s, {busy_threads(total, stages, wall):.2f} threads busy"
+            for _, total, wall, stages in columns
+        ]
+        lines.append("| wall (inside `main`) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def stage_columns(results: list[SizeResult], rev: str | None) -> list[tuple[str, float, dict[str, float]]]:
-    """(label, seconds, stage split) of every profiled run: per size, ours as of ``rev`` first."""
+def busy_threads(total: float, stages: dict[str, float], wall: float) -> float:
+    """Threads at work on average: thread seconds outside the ``waits`` stages over wall seconds."""
+    waits = sum(seconds for name, seconds in stages.items() if name.startswith("waits"))
+    return (total - waits) / wall
+
+
+def stage_columns(
+    results: list[SizeResult], rev: str | None
+) -> list[tuple[str, float, float | None, dict[str, float]]]:
+    """(label, thread seconds, wall seconds, stage split) of every profiled run: per size, ours as of
+    ``rev`` first."""
     columns = []
     for r in results:
         if r.before_stages_s is not None:
-            columns.append((f"{r.size}, {rev}", r.before_profile_s, r.before_stages_s))
-        columns.append((r.size, r.profile_s, r.stages_s))
+            columns.append(
+                (f"{r.size}, {rev}", r.before_profile_s, r.before_profile_wall_s, r.before_stages_s)
+            )
+        columns.append((r.size, r.profile_s, r.profile_wall_s, r.stages_s))
     return columns
 
 
@@ -472,11 +567,11 @@ def plot(results: list[SizeResult], path: Path, title: str, rev: str | None = No
     left = [0.0] * len(columns)
     colours = plt.get_cmap("tab20").colors
     for i, name in enumerate(results[0].stages_s):
-        shares = [100 * stages.get(name, 0.0) / total for _, total, stages in columns]
+        shares = [100 * stages.get(name, 0.0) / total for _, total, _, stages in columns]
         split.barh(list(rows), shares, left=left, label=name, color=colours[i % len(colours)])
         left = [a + b for a, b in zip(left, shares, strict=True)]
-    split.set_yticks(list(rows), [label for label, _, _ in columns])
-    split.set_xlabel("% of our run's time")
+    split.set_yticks(list(rows), [label for label, _, _, _ in columns])
+    split.set_xlabel("% of our run's thread seconds")
     split.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
     figure.suptitle(textwrap.fill(title, 160), fontsize=9)
     figure.tight_layout()

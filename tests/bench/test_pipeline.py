@@ -35,6 +35,39 @@ def edge(cumulative: float) -> tuple:
     return (1, 1, 0.0, cumulative)
 
 
+def test_waits_are_told_apart_by_the_function_that_waited(pipeline):
+    get = ("/repo/stmfnet_trt/runtime/handoff.py", 44, "get_unless_stopped")
+    consume = ("/repo/stmfnet_trt/runtime/handoff.py", 80, "_consume")
+    run = ("/repo/stmfnet_trt/runtime/handoff.py", 108, "_run")
+    stats = {
+        ("/repo/stmfnet_trt/cli.py", 731, "main"): entry(4.0),
+        ("/usr/lib/python3.11/threading.py", 971, "run"): entry(6.0),  # two threads, summed
+        get: entry(2.5, {consume: edge(0.5), run: edge(2.0)}),
+    }
+    total, split = pipeline.stage_split(stats)
+    assert total == 10.0
+    assert split["waits: scheduler for decoded frames"] == pytest.approx(0.5)
+    assert split["waits: encoder for frames"] == pytest.approx(2.0)
+
+
+def test_every_thread_of_a_profiled_run_is_in_its_profile(pipeline):
+    import cProfile
+    import pstats
+    import threading
+
+    def spin():
+        sum(range(10_000))
+
+    main, run = cProfile.Profile(), threading.Thread.run
+    with pipeline.profiled_threads() as profilers:
+        worker = threading.Thread(target=spin, name="encode")
+        main.runcall(lambda: (worker.start(), worker.join()))
+    assert len(profilers) == 1 and threading.Thread.run is run  # restored after the block
+    merged = pstats.Stats(main)
+    merged.add(profilers[0])
+    assert any(function == "spin" for (_, _, function) in merged.stats)
+
+
 def test_stage_split_counts_nested_steps_once_and_the_rest_as_glue(pipeline):
     stats = {
         ("/repo/stmfnet_trt/cli/__init__.py", 731, "main"): entry(10.0),
@@ -88,7 +121,10 @@ def test_ratio_of_medians_with_the_range_of_turn_ratios(pipeline):
         "| 720x1280 | 19.0 | 50.0 | 0.38x | 0.25-0.47x | 400 MB (60 frames) | 440 MB (120 frames) | 1.10 |"
         in text
     )
-    assert "| decode (demux + H.264) | 25.0% (2.00 s) |" in text and "| total | 8.00 s |" in text
+    assert "| decode (demux + H.264) | 25.0% (2.00 s) |" in text
+    assert "| total (thread seconds) | 8.00 s |" in text
+    r.profile_wall_s, r.stages_s["waits: encoder for frames"] = 5.0, 1.5
+    assert "| wall (inside `main`) | 5.00 s, 1.30 threads busy |" in pipeline.render([r], "header")
 
 
 def test_ffmpeg_encodes_as_our_writer_does_and_ours_is_a_plain_x2_blend_run(pipeline, tmp_path):

@@ -37,6 +37,7 @@ from stmfnet_trt.core.contract import pad_to_multiple, padded_size
 from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.runtime.cuda.binding import CudaBinding, HostBuffer
 from stmfnet_trt.runtime.cuda.frame_ring import Fill, FrameRing, WindowBatcher
+from stmfnet_trt.runtime.scheduling.handoff import END, Failure, get_unless_stopped, put_unless_stopped
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import (
     SchedulerStats,
@@ -51,7 +52,6 @@ FLOAT_BYTES = np.dtype(np.float32).itemsize
 STAGING_BUFFERS = 4
 OUTPUT_SETS = 3
 DECODE_AHEAD = 8
-_POLL_S = 0.1
 
 
 class Launcher(Protocol):
@@ -92,14 +92,6 @@ class _Result:
 
 class _Stopped(Exception):
     """The encoder went away; the feeder ends quietly."""
-
-
-class _Failure:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-_END = object()
 
 
 def idle_fraction(intervals: Sequence[tuple[float, float]]) -> float:
@@ -187,8 +179,8 @@ class DeviceFramePipeline:
         Settles each raw output (clamp, or the blend where it diverged) as the scheduler does."""
         waited: set[int] = set()
         height, width = self.height, self.width
-        while (item := results.get()) is not _END:
-            if isinstance(item, _Failure):
+        while (item := results.get()) is not END:
+            if isinstance(item, Failure):
                 raise item.error
             if not isinstance(item, _Result):
                 yield item
@@ -218,7 +210,7 @@ class DeviceFramePipeline:
         except _Stopped:
             return
         except BaseException as error:  # handed to the encoder thread, which raises it
-            _put(results, _Failure(error), stop)
+            put_unless_stopped(results, Failure(error), stop)
         finally:
             self.binding.release_thread()
 
@@ -264,8 +256,8 @@ class _Feeder:
         self.launch_sets: list[int] = []  # launch id -> output set it wrote
 
     def run(self, decoded: queue.Queue, stats: SchedulerStats) -> None:
-        while (item := _get(decoded, self.stop)) is not _END:
-            if isinstance(item, _Failure):
+        while (item := get_unless_stopped(decoded, self.stop)) is not END:
+            if isinstance(item, Failure):
                 raise item.error
             if isinstance(item, np.ndarray):  # the last frame, twice (the scheduler's rule)
                 self.pending += [item, item]
@@ -284,7 +276,7 @@ class _Feeder:
             if self.batcher.full:
                 self.flush()
         self.flush()
-        _put(self.results, _END, self.stop)
+        put_unless_stopped(self.results, END, self.stop)
 
     def fill(self, fill: Fill, window: Sequence[np.ndarray]) -> None:
         p, binding = self.p, self.p.binding
@@ -314,14 +306,14 @@ class _Feeder:
         for item in self.pending:
             if isinstance(item, _Slot):
                 item = _Result(output, item, last=item.index == batch[1] - 1)
-            _put(self.results, item, self.stop)
+            put_unless_stopped(self.results, item, self.stop)
         self.pending.clear()
 
     def launch(self, start: int, count: int) -> int:
         """Enqueue one batch (waits for a free output set); returns the output set's index."""
         p, binding = self.p, self.p.binding
-        output_index = _get(self.free, self.stop)
-        if output_index is _END:
+        output_index = get_unless_stopped(self.free, self.stop)
+        if output_index is END:
             raise _Stopped
         output = p.outputs[output_index]
         binding.event_record(p.uploads_done, p.upload)
@@ -354,34 +346,13 @@ def _produce(
     try:
         binding.make_current()
         for item in source:
-            if not _put(decoded, item, stop):
+            if not put_unless_stopped(decoded, item, stop):
                 return
-        _put(decoded, _END, stop)
+        put_unless_stopped(decoded, END, stop)
     except BaseException as error:
-        _put(decoded, _Failure(error), stop)
+        put_unless_stopped(decoded, Failure(error), stop)
     finally:
         binding.release_thread()
-
-
-def _put(target: queue.Queue, item: Any, stop: threading.Event) -> bool:
-    """Blocking put that gives up (False) once the consumer has stopped."""
-    while not stop.is_set():
-        try:
-            target.put(item, timeout=_POLL_S)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def _get(source: queue.Queue, stop: threading.Event) -> Any:
-    """Blocking get that ends the thread's work (returns _END) once the consumer has stopped."""
-    while not stop.is_set():
-        try:
-            return source.get(timeout=_POLL_S)
-        except queue.Empty:
-            continue
-    return _END
 
 
 def pipelined_level(

@@ -19,10 +19,13 @@ from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io import FrameSource, open_sink, open_source
 from stmfnet_trt.io.sink import check_output_path
 from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.scheduling.handoff import read_ahead, write_behind
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_rgb, levels_for_factor
 
 MIN_FRAMES = 2
+DECODE_AHEAD = 4  # decoded frames waiting for the scheduler
+ENCODE_BEHIND = 4  # output frames waiting for the encoder
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,20 @@ def _open_input(source: str | Path, options: RunOptions) -> FrameSource:
     return open_source(Path(source), fps=options.input_fps, assume_constant_rate=options.assume_constant_rate)
 
 
-def _first_frames(reader, options: RunOptions) -> tuple[Iterator[np.ndarray], list[np.ndarray]]:
-    """The reader's frames (cut to ``max_frames``) and the first two, which must exist."""
+def _frames(reader: FrameSource, options: RunOptions) -> Iterator[np.ndarray]:
+    """The reader's frames, cut to ``max_frames``."""
     check_frame_size(reader.height, reader.width)
-    frames = iter(reader)
-    if options.max_frames is not None:
-        frames = itertools.islice(frames, options.max_frames)
+    return itertools.islice(reader, options.max_frames)
+
+
+def _head(frames: Iterator[np.ndarray], reader: FrameSource) -> list[np.ndarray]:
+    """The first two frames, which must exist."""
     head = list(itertools.islice(frames, MIN_FRAMES))
     if len(head) < MIN_FRAMES:
         raise InputError(
             f"{reader.path}: need at least {MIN_FRAMES} frames to interpolate, found {len(head)}"
         )
-    return frames, head
+    return head
 
 
 def check_run(source: str | Path, output: str | Path, options: RunOptions = RunOptions()) -> None:
@@ -83,7 +88,7 @@ def check_run(source: str | Path, output: str | Path, options: RunOptions = RunO
     levels_for_factor(options.factor)
     check_output_path(output, options.overwrite, inputs=[source])
     with _open_input(source, options) as reader:
-        _first_frames(reader, options)
+        _head(_frames(reader, options), reader)
 
 
 def interpolate_video(
@@ -93,11 +98,18 @@ def interpolate_video(
 
     Nothing is written until two frames have been read and checked, and the output appears
     under its final name only when every frame has been written.
+
+    Decoding and encoding run on threads of their own (``handoff``), a few frames ahead of and
+    behind the scheduler: the encoder, the slowest stage without a model, works while the
+    scheduler and backend do.
     """
     levels_for_factor(options.factor)  # validate before touching any file
     source, output = Path(source), Path(output)
-    with _open_input(source, options) as reader:
-        frames, head = _first_frames(reader, options)
+    with (
+        _open_input(source, options) as reader,
+        read_ahead(_frames(reader, options), DECODE_AHEAD, "decode") as frames,
+    ):
+        head = _head(frames, reader)
         truncated = options.max_frames is not None
         fps = reader.fps * options.factor
         read = [0]
@@ -121,11 +133,12 @@ def interpolate_video(
                 trim_audio=truncated,
             ) as sink,
             tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
+            write_behind(sink.write, ENCODE_BEHIND, "encode") as writer,
         ):
             for frame in interpolate_rgb(
                 counted, backend, options.factor, options.scene_detector, options.batch_size, stats
             ):
-                sink.write(frame)
+                writer.put(frame)
                 written += 1
                 bar.update()
     return RunSummary(output, read[0], written, fps, stats)
