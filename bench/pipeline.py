@@ -114,8 +114,13 @@ STAGES = (
     Stage("decode (demux + H.264)", (Term("io/video_source.py", "_decode"),), _TO_RGB),
     Stage("YUV -> RGB uint8 (PyAV)", _TO_RGB),
     Stage(
-        "to_model_frame (uint8 -> float32)",  # runtime/video.py before issue 21, then core/frames.py
-        (Term("runtime/video.py", "to_model_frame"), Term("core/frames.py", "to_model_frame")),
+        "uint8 -> float32",  # every frame before issue 22 (to_model_frame), then where a backend reads it
+        (
+            Term("runtime/video.py", "to_model_frame"),
+            Term("core/frames.py", "to_model_frame"),
+            Term("/frames.py", "model_values"),
+            Term("/frames.py", "contiguous_model_values", "runtime/backend.py"),
+        ),
     ),
     Stage(
         "scene-cut scores",  # on whole frames before issue 22, then on one thumbnail per frame
@@ -146,6 +151,7 @@ STAGES = (
     Stage(
         "backend (blend)",  # runtime/blend_backend.py before issue 21's layout, then backends/blend.py
         (Term("runtime/blend_backend.py", "_interpolate"), Term("backends/blend.py", "_interpolate")),
+        (Term("/frames.py", "model_values", "backends/blend.py"),),
     ),
     Stage("settle (range test + clamp)", (Term("/scheduler.py", "settled"),)),
     Stage(
@@ -178,21 +184,36 @@ ROOTS = (
 )
 
 
+def _calls(stats: dict, term: Term) -> Iterator[tuple[float, dict]]:
+    """(cumulative seconds, callers) of every profiled function ``term`` names, whoever called it."""
+    for (file, _, function), (_, _, _, cumulative, callers) in stats.items():
+        if function == term.function and file.endswith(term.file):
+            yield cumulative, callers
+
+
+def _called_from(term: Term, caller: tuple[str, int, str]) -> bool:
+    caller_file, _, caller_function = caller
+    return caller_file.endswith(term.caller_file) and term.caller_function in (None, caller_function)
+
+
 def term_seconds(stats: dict, term: Term) -> float:
     """Cumulative seconds of ``term`` in ``pstats.Stats.stats`` (recursion counted once by cProfile)."""
-    total = 0.0
-    for (file, _, function), (_, _, _, cumulative, callers) in stats.items():
-        if function != term.function or not file.endswith(term.file):
-            continue
-        if term.caller_file is None:
-            total += cumulative
-        else:
-            total += sum(
-                edge[3]
-                for (caller_file, _, caller_function), edge in callers.items()
-                if caller_file.endswith(term.caller_file) and term.caller_function in (None, caller_function)
-            )
-    return total
+    if term.caller_file is None:
+        return sum(cumulative for cumulative, _ in _calls(stats, term))
+    return sum(
+        edge[3]
+        for _, callers in _calls(stats, term)
+        for caller, edge in callers.items()
+        if _called_from(term, caller)
+    )
+
+
+def term_found(stats: dict, term: Term) -> bool:
+    """Whether the profile holds ``term``'s function (called from ``term``'s caller, if named)."""
+    return any(
+        term.caller_file is None or any(_called_from(term, caller) for caller in callers)
+        for _, callers in _calls(stats, term)
+    )
 
 
 def stage_split(stats: dict) -> tuple[float, dict[str, float]]:

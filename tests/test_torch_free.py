@@ -27,7 +27,6 @@ INFERENCE_TESTS = (
     "tests/runtime/backends/test_tensorrt_fakes.py",
     "tests/runtime/backends/test_tensorrt_backend.py",
     "tests/runtime/cuda/test_trt_pipeline.py",
-    "tests/runtime/cuda/test_frame_ring.py",
     "tests/runtime/scheduling",
     "tests/api/test_interpolator.py",
 )

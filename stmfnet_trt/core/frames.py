@@ -1,8 +1,11 @@
 """Frame conversion between video (uint8 HxWx3 RGB) and the model (float32 3xHxW in [0, 1]).
 
 Every backend, the scheduler, calibration, evaluation and training convert the same way; one
-definition keeps their frames bit-identical to each other. ``random_frames`` makes the smooth
-random frames that parity checks, calibration fallbacks and benchmarks feed the model.
+definition keeps their frames bit-identical to each other. The scheduler takes decoded frames
+as uint8 (3, H, W) views (``channels_first``) and a backend converts what it reads
+(``model_values``): the same float32 values ``to_model_frame`` gives, a quarter of the bytes to
+copy until then. ``random_frames`` makes the smooth random frames that parity checks,
+calibration fallbacks and benchmarks feed the model.
 """
 
 from __future__ import annotations
@@ -10,31 +13,61 @@ from __future__ import annotations
 import numpy as np
 
 _ROWS_PER_BLOCK = 64  # to_video_frame's scratch: 64 rows of a 1080p frame are 1.5 MB of float32
+# A uint8 value v is the image value v / 255, divided in float32 (the one conversion every path uses).
+UINT8_SCALE = np.float32(255)
+
+
+def model_values(frames: np.ndarray) -> np.ndarray:
+    """The float32 values a network reads from ``frames``: uint8 ``v`` as ``v / 255`` (in the
+    frames' memory layout, one pass), float32 as they are."""
+    if frames.dtype == np.uint8:
+        return np.divide(frames, UINT8_SCALE, dtype=np.float32)
+    return frames
+
+
+def contiguous_model_values(frames: np.ndarray) -> np.ndarray:
+    """``model_values`` as a C-contiguous array: one pass, whatever the frames' strides."""
+    if frames.dtype != np.uint8:
+        return np.ascontiguousarray(frames)
+    values = np.empty(frames.shape, np.float32)
+    np.divide(frames, UINT8_SCALE, out=values, dtype=np.float32)
+    return values
+
+
+def channels_first(frame: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) RGB -> the same pixels as the (3, H, W) view the scheduler takes (value v
+    standing for v / 255): nothing is copied or converted until a backend reads it."""
+    return frame.transpose(2, 0, 1)
 
 
 def to_model_frame(frame: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) RGB -> float32 (3, H, W) in [0, 1]."""
-    return np.ascontiguousarray(frame.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
+    """uint8 (H, W, 3) RGB -> C-contiguous float32 (3, H, W) in [0, 1]."""
+    return contiguous_model_values(channels_first(frame))
 
 
 def to_video_frame(frame: np.ndarray) -> np.ndarray:
-    """float32 (3, H, W) in [0, 1] -> uint8 (H, W, 3), rounded to nearest.
+    """(3, H, W) frame -> uint8 (H, W, 3): float in [0, 1] rounded to nearest; uint8 as it is.
 
-    Clip, scale and round in a small scratch block of rows (in cache), then one pass that casts
-    and transposes the block into the output: the same bytes as clip, scale, cast and transpose
-    each into a whole-frame copy of their own, at ~1.6x the speed on a 1080p frame fresh from the
-    scheduler (every output frame goes through here; 19 % of a 1080p ``run --backend blend``).
+    A uint8 frame comes back as the (H, W, 3) view of its pixels: ``to_video_frame`` of its float
+    values (v / 255) gives the same bytes, for every v. A float frame is clipped, scaled and
+    rounded a block of rows at a time in a small scratch (in cache), in (H, W, 3) order, then cast
+    into the output: the same bytes as clip, scale, cast and transpose each into a whole-frame copy
+    of their own, at ~1.3x their speed on a (3, H, W) frame and ~3.7x on one that is (H, W, 3) in
+    memory (what blending decoded frames gives), where there is nothing to transpose.
     """
-    channels, height, width = frame.shape
+    pixels = frame.transpose(1, 2, 0)
+    if frame.dtype == np.uint8:
+        return pixels
+    height, width, channels = pixels.shape
     video = np.empty((height, width, channels), np.uint8)
-    scratch = np.empty((channels, min(height, _ROWS_PER_BLOCK), width), np.result_type(frame.dtype, 0.5))
+    scratch = np.empty((min(height, _ROWS_PER_BLOCK), width, channels), np.result_type(frame.dtype, 0.5))
     for top in range(0, height, _ROWS_PER_BLOCK):
-        rows = frame[:, top : top + _ROWS_PER_BLOCK]
-        block = scratch[:, : rows.shape[1]]
+        rows = pixels[top : top + _ROWS_PER_BLOCK]
+        block = scratch[: rows.shape[0]]
         np.clip(rows, 0.0, 1.0, out=block)
         block *= 255
         block += 0.5
-        np.copyto(video[top : top + _ROWS_PER_BLOCK], block.transpose(1, 2, 0), casting="unsafe")  # as astype
+        np.copyto(video[top : top + _ROWS_PER_BLOCK], block, casting="unsafe")  # as astype
     return video
 
 

@@ -138,14 +138,20 @@ def test_ffmpeg_encodes_as_our_writer_does_and_ours_is_a_plain_x2_blend_run(pipe
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command")
 def test_every_stage_is_found_in_a_real_profile(pipeline, tmp_path):
-    """The stages name functions of the pipeline; a rename must not turn a stage into a silent 0."""
+    """The stages name functions of the pipeline; a rename must not turn a stage into a silent 0.
+    (Some terms name what earlier revisions ran, for ``--rev``; each stage needs one found. A wait
+    may last no measurable time on a clip this small, but its function must be there.)"""
     import pstats
 
     clip, profile = tmp_path / "clip.mp4", tmp_path / "run.pstats"
     subprocess.run(pipeline.clip_command(clip, (72, 96), 6), check=True)
     assert pipeline.worker(clip, tmp_path / "out.mp4", tmp_path / "report.json", profile) == 0
-    total, split = pipeline.stage_split(pstats.Stats(str(profile)).stats)
-    assert total > 0 and all(seconds > 0 for seconds in split.values()), split
+    stats = pstats.Stats(str(profile)).stats
+    total, split = pipeline.stage_split(stats)
+    assert total > 0 and split[pipeline.GLUE] > 0
+    for stage in pipeline.STAGES:
+        assert any(pipeline.term_found(stats, term) for term in stage.add), stage.name
+        assert stage.name.startswith("waits") or split[stage.name] > 0, stage.name
 
 
 # The means bench/pipeline.py measures must keep every frame bit-identical: the fast forms against
@@ -162,23 +168,13 @@ def test_to_video_frame_gives_the_bytes_of_clip_scale_cast_transpose():
             (np.clip(frame, 0.0, 1.0) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
         )
         fast = to_video_frame(frame)
+        in_video_order = to_video_frame(np.ascontiguousarray(frame.transpose(1, 2, 0)).transpose(2, 0, 1))
     assert fast.dtype == np.uint8 and fast.flags.c_contiguous and np.array_equal(fast, reference)
+    assert np.array_equal(in_video_order, reference)  # a float frame (H, W, 3) in memory: same bytes
     assert np.array_equal(frame[0, 0, 1:3], [np.inf, -np.inf])  # the input is left alone
     for other in (frame[:, 1:71].astype(np.float64), (frame[:, 1:71] > 0.5).astype(np.int64)):  # no NaN
         expected = (np.clip(other, 0.0, 1.0) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
         assert np.array_equal(to_video_frame(other), expected)
-
-
-@pytest.mark.parametrize("dtypes", [(np.float32,) * 4, (np.float32, np.float64, np.float32, np.float32)])
-def test_window_batch_equals_a_stack_of_stacks(dtypes):
-    from stmfnet_trt.runtime.scheduling.scheduler import window_batch
-
-    rng = np.random.default_rng(1)
-    frames = [rng.random((3, 8, 10)).astype(dtype) for dtype in dtypes]
-    windows = [tuple(frames), (frames[1], frames[1], frames[2], frames[3])]  # an edge frame repeated
-    reference = np.stack([np.stack(w) for w in windows])
-    batch = window_batch(windows)
-    assert batch.dtype == reference.dtype and np.array_equal(batch, reference)
 
 
 class RangeRecorder(BlendBackend):

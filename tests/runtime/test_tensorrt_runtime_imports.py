@@ -16,7 +16,7 @@ from stmfnet_trt.runtime.cuda import selection
 RUNTIME_MODULES = [
     "stmfnet_trt.runtime.backends.tensorrt_backend",
     "stmfnet_trt.runtime.cuda.trt_pipeline",
-    "stmfnet_trt.runtime.cuda.frame_ring",
+    "stmfnet_trt.runtime.scheduling.frame_ring",
     "stmfnet_trt.runtime.cuda.binding",
     "stmfnet_trt.runtime.cuda.cuda_python_binding",
     "stmfnet_trt.runtime.cuda.pycuda_binding",

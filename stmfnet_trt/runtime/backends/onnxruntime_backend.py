@@ -18,6 +18,7 @@ from stmfnet_trt.core.contract import (
     check_export_contract,
     pad_to_multiple,
 )
+from stmfnet_trt.core.frames import contiguous_model_values
 from stmfnet_trt.export.ort_session import create_session
 from stmfnet_trt.runtime.backend import Backend
 
@@ -43,9 +44,14 @@ def _tensor_info(node_arg) -> TensorInfo:
 
 
 class OnnxRuntimeBackend(Backend):
-    """Runs ``frame0..frame3 -> middle`` in an ``InferenceSession``."""
+    """Runs ``frame0..frame3 -> middle`` in an ``InferenceSession``.
+
+    It converts windows itself (``converts_windows``): a uint8 batch is padded in uint8 and each
+    input converted once into the contiguous float32 array the session reads.
+    """
 
     name = "onnxruntime"
+    converts_windows = True
 
     def __init__(self, options: OnnxRuntimeOptions) -> None:
         self.session = create_session(options.model, threads=options.threads, providers=options.providers)
@@ -61,6 +67,6 @@ class OnnxRuntimeBackend(Backend):
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
         height, width = windows.shape[-2:]
         padded = pad_to_multiple(windows)
-        feeds = {name: np.ascontiguousarray(padded[:, i]) for i, name in enumerate(INPUT_NAMES)}
+        feeds = {name: contiguous_model_values(padded[:, i]) for i, name in enumerate(INPUT_NAMES)}
         (middle,) = self.session.run([OUTPUT_NAME], feeds)
         return middle[:, :, :height, :width]

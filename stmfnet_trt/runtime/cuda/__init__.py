@@ -5,6 +5,7 @@ Layer 8 (docs/ARCHITECTURE.md; tests/test_layers.py checks it): above ``calibrat
 
 Modules: ``binding`` (the ``CudaBinding`` interface and host buffers), ``cuda_python_binding`` and
 ``pycuda_binding`` (its two implementations), ``selection`` (which one is used), ``memory``
-(device buffers for the per-batch path), ``frame_ring`` (where each frame lives on the device),
-``trt_pipeline`` (one x2 level with decode, upload, inference, download and encode overlapped).
+(device buffers for the per-batch path), ``trt_pipeline`` (one x2 level with decode, upload,
+inference, download and encode overlapped; where each frame lives on the device is
+``scheduling.frame_ring``'s, the logic the host's window ring shares).
 """

@@ -36,7 +36,7 @@ import numpy as np
 from stmfnet_trt.core.contract import pad_to_multiple, padded_size
 from stmfnet_trt.core.errors import Param, UserError
 from stmfnet_trt.runtime.cuda.binding import CudaBinding, HostBuffer
-from stmfnet_trt.runtime.cuda.frame_ring import Fill, FrameRing, WindowBatcher
+from stmfnet_trt.runtime.scheduling.frame_ring import Fill, FrameRing, WindowBatcher
 from stmfnet_trt.runtime.scheduling.handoff import END, Failure, get_unless_stopped, put_unless_stopped
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import (

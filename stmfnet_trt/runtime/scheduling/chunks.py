@@ -19,7 +19,7 @@ A detected scene cut needs no context across it: the scheduler never looks acros
 stream that ends (or starts) at a cut behaves exactly like the whole video does there (the last
 frame's copy equals the copy a cut pair gets). So context stops at cuts, and a chunk ends at
 every cut, which splits a video into its shots for free. Cut flags are computed here with the
-same detector on the same float frames the scheduler sees, so both agree.
+same detector on the same thumbnails of the same frames the scheduler sees, so both agree.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import InputError
-from stmfnet_trt.core.frames import to_model_frame
+from stmfnet_trt.core.frames import channels_first
 from stmfnet_trt.runtime.backend import Backend
-from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector, Thumbnail
 from stmfnet_trt.runtime.scheduling.scheduler import interpolate_rgb, levels_for_factor
 
 # x2 levels -> (input frames of context before the core, after it); see the module docstring.
@@ -72,7 +72,7 @@ class _Lookahead:
         self._detector = detector
         self._held: dict[int, np.ndarray] = {}
         self._cut_before: dict[int, bool] = {}
-        self._previous: np.ndarray | None = None  # model frame of the last frame read
+        self._previous: Thumbnail | None = None  # of the last frame read
         self._read = 0
         self.ended = False
 
@@ -83,11 +83,9 @@ class _Lookahead:
             if frame is None:
                 self.ended = True
                 break
-            model = to_model_frame(frame)
-            self._cut_before[self._read] = self._previous is not None and self._detector.is_cut(
-                self._previous, model
-            )
-            self._held[self._read], self._previous = frame, model
+            thumbnail = self._detector.thumbnail(channels_first(frame))
+            self._cut_before[self._read] = self._detector.is_cut_between(self._previous, thumbnail)
+            self._held[self._read], self._previous = frame, thumbnail
             self._read += 1
         return index < self._read
 

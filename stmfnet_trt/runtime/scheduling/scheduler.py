@@ -12,10 +12,13 @@ x4 and x8 chain two or three levels: level 2 runs the same x2 pass over level 1'
 windows hold originals and level-1 midpoints, equally spaced in time (e.g. the frame at
 i + 1/4 comes from the frames at i - 1/2, i, i + 1/2, i + 1).
 
-Frames are float32 (3, H, W) arrays in [0, 1]; interpolated frames are clamped to [0, 1]. A
-window whose raw output diverged (``settled``) gets the blend of its two inner frames instead.
-Windows are batched ``batch_size`` at a time for the backend; output order is preserved and the
-stream is never held in memory beyond one batch.
+Frames are (3, H, W) arrays: float32 in [0, 1], or uint8 as decoded (value v standing for
+v / 255, ``backend.model_values``), which the scheduler hands on as they are: frames passed
+through keep their type, interpolated frames are float32 clamped to [0, 1]. A window whose raw
+output diverged (``settled``) gets the blend of its two inner frames instead. Windows are
+batched ``batch_size`` at a time for the backend, as views into a ring that holds each frame once
+(``window_ring``); output order is preserved and the stream is never held in memory beyond one
+batch.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import InputError
-from stmfnet_trt.core.frames import to_model_frame, to_video_frame
+from stmfnet_trt.core.frames import channels_first, contiguous_model_values, model_values, to_video_frame
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
+from stmfnet_trt.runtime.scheduling.window_ring import WindowRing
 
 SUPPORTED_FACTORS = (2, 4, 8)
 # A window whose raw output leaves [-0.5, 1.5] did not interpolate: a network that works overshoots
@@ -77,22 +81,25 @@ def levels_for_factor(factor: int) -> int:
 def pairs(frames: Iterator[np.ndarray], detector: SceneCutDetector) -> Iterator[_Pair | np.ndarray]:
     """Yield each consecutive pair with its window, then the last frame on its own.
 
-    Cut flags are computed once per pair with one frame of look-ahead.
+    Cut flags are computed once per pair with one frame of look-ahead, from one thumbnail per frame.
     """
     first = next(frames)
     previous = first  # stands in for the missing frame before the clip
     cut_before = True
     second = next(frames, None)
-    cut_here = second is not None and detector.is_cut(first, second)
+    second_thumbnail = None if second is None else detector.thumbnail(second)
+    cut_here = second is not None and detector.is_cut_between(detector.thumbnail(first), second_thumbnail)
     index = 0
     while second is not None:
         after = next(frames, None)
-        cut_after = after is None or detector.is_cut(second, after)
+        after_thumbnail = None if after is None else detector.thumbnail(after)
+        cut_after = after is None or detector.is_cut_between(second_thumbnail, after_thumbnail)
         left, left_id = (first, index) if cut_before else (previous, index - 1)
         right, right_id = (second, index + 1) if cut_after else (after, index + 2)
         ids = (left_id, index, index + 1, right_id)
         yield _Pair(first, second, (left, first, second, right), cut_here, ids)
         previous, first, second = first, second, after
+        second_thumbnail = after_thumbnail
         index += 1
         cut_before, cut_here = cut_here, cut_after
     yield first
@@ -114,22 +121,35 @@ def checked_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         yield frame
 
 
+def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two frames hold the same values (a uint8 frame read as the model reads it)."""
+    if a.dtype != b.dtype:
+        a, b = model_values(a), model_values(b)
+    return np.array_equal(a, b)
+
+
 def needs_window(pair: _Pair, stats: SchedulerStats) -> bool:
     """Whether ``pair`` is interpolated; a cut or identical pair is copied instead (counted)."""
     if pair.is_cut:
         stats.scene_cuts += 1
         return False
-    if np.array_equal(pair.first, pair.second):
+    if same_picture(pair.first, pair.second):
         stats.identical_pairs += 1
         return False
     stats.windows += 1
     return True
 
 
-def settled(raw: np.ndarray, first: np.ndarray, second: np.ndarray, stats: SchedulerStats) -> np.ndarray:
-    """The frame a window contributes: its (3, H, W) raw output clamped to [0, 1], or, where the
-    network diverged (output beyond the margin, or NaN/inf anywhere), the blend of the pair
-    ``first``/``second``.
+def settled(
+    raw: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    stats: SchedulerStats,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The frame a window contributes: its (3, H, W) raw output clamped to [0, 1] (into ``out``,
+    which may be ``raw`` itself, or a new array), or, where the network diverged (output beyond
+    the margin, or NaN/inf anywhere), the blend of the pair ``first``/``second``.
 
     A diverged output clamped is garbage (saturated noise) in the user's video; the blend is a
     soft but faithful frame. Every backend path goes through here, so they stay bit-identical,
@@ -140,25 +160,15 @@ def settled(raw: np.ndarray, first: np.ndarray, second: np.ndarray, stats: Sched
     lowest, highest = raw.min(), raw.max()
     if not (lowest >= -VALID_OUTPUT_MARGIN and highest <= 1.0 + VALID_OUTPUT_MARGIN):
         stats.diverged_windows += 1
-        return (first + second) * np.float32(0.5)
-    return np.clip(raw, 0.0, 1.0)
-
-
-def window_batch(windows: list[tuple[np.ndarray, ...]]) -> np.ndarray:
-    """The (N, 4, 3, H, W) batch of ``windows``, frames of one shape (``checked_frames``), in the
-    dtype ``np.stack`` gives, each frame copied into it once: a stack of stacks copied every frame
-    twice (100 MB per 1080p window)."""
-    frames = [frame for window in windows for frame in window]
-    batch = np.empty((len(windows), len(windows[0]), *frames[0].shape), np.result_type(*frames))
-    for slot, frame in zip(batch.reshape(-1, *frames[0].shape), frames, strict=True):
-        slot[...] = frame
-    return batch
+        return (model_values(first) + model_values(second)) * np.float32(0.5)
+    return np.clip(raw, 0.0, 1.0, out=out)
 
 
 class _FrameRanges:
     """(min, max) of each frame that waiting windows hold, measured once per frame (by stream index)
     for ``check_windows``: scanning the batch read each frame once per window holding it, up to
-    four times (5 % of a 1080p ``run --backend blend``). The batch's range is the same numbers."""
+    four times (5 % of a 1080p ``run --backend blend``). The batch's range is the same numbers,
+    except that a uint8 frame counts as [0, 1], the range every uint8 value lies in (unread)."""
 
     def __init__(self) -> None:
         self._ranges: dict[int, tuple[float, float]] = {}
@@ -166,7 +176,8 @@ class _FrameRanges:
     def measure(self, pair: _Pair) -> None:
         for frame_id, frame in zip(pair.ids, pair.window, strict=True):
             if frame_id not in self._ranges:
-                self._ranges[frame_id] = (float(frame.min()), float(frame.max()))
+                uint8 = frame.dtype == np.uint8
+                self._ranges[frame_id] = (0.0, 1.0) if uint8 else (float(frame.min()), float(frame.max()))
 
     def of_batch(self, windows: list[_Pair]) -> tuple[float, float]:
         """The batch's (min, max); NaN anywhere gives NaN, as ``ndarray.min``/``max`` do."""
@@ -188,17 +199,20 @@ def double_frame_rate(
     stats = stats if stats is not None else SchedulerStats()
     pending: list[np.ndarray | int] = []  # frames, or indices into ``windows``
     windows: list[_Pair] = []  # the pairs whose windows wait for inference
+    ring = WindowRing(batch_size)
     ranges = _FrameRanges()
 
     def flush() -> Iterator[np.ndarray]:
         if windows:
-            batch = window_batch([pair.window for pair in windows])
-            raw = backend.interpolate(batch, value_range=ranges.of_batch(windows))
+            batch = ring.batch()
+            value_range = None if batch.dtype == np.uint8 else ranges.of_batch(windows)
+            raw = backend.interpolate(batch, value_range=value_range)
+            ring.release()
             ranges.forget_before(windows[-1].ids[1])  # later windows start at this pair's first frame
         for item in pending:
             if isinstance(item, int):
                 pair = windows[item]
-                yield settled(raw[item], pair.first, pair.second, stats)
+                yield settled(raw[item], pair.first, pair.second, stats, out=raw[item])  # ours (interpolate)
             else:
                 yield item
         pending.clear()
@@ -216,6 +230,7 @@ def double_frame_rate(
         else:
             pending.append(len(windows))
             windows.append(item)
+            ring.place(item.window, item.ids)
             ranges.measure(item)
             if len(windows) >= batch_size:
                 yield from flush()
@@ -233,12 +248,14 @@ def interpolate_stream(
     """``factor`` x the frames of a stream of >= 2 frames, by chained x2 levels.
 
     A backend may bring its own x2 level (``Backend.runs_own_x2_level``) that yields the same
-    frames as ours: the TensorRT pipeline keeps frames on the GPU that way. Every other backend
-    runs ``double_frame_rate`` here.
+    frames as ours: the TensorRT pipeline keeps frames on the GPU that way, and gets them as
+    C-contiguous float32. Every other backend runs ``double_frame_rate`` here.
     """
     detector = detector if detector is not None else SceneCutDetector()
     stats = stats if stats is not None else SchedulerStats()
     stream: Iterable[np.ndarray] = frames
+    if backend.runs_own_x2_level:
+        stream = (contiguous_model_values(frame) for frame in frames)
     for _ in range(levels_for_factor(factor)):
         stream = (
             backend.double_frame_rate(stream, detector, batch_size, stats)
@@ -261,13 +278,15 @@ def interpolate_rgb(
 
     A backend that takes video frames itself (``Backend.takes_video_frames``: the Triton client's
     stream wire, which sends each frame once, as uint8, to a server running this scheduler) gets
-    them as they are; every other backend gets float frames (``to_model_frame``) here.
+    them as they are; every other backend's level gets them as uint8 (3, H, W) views
+    (``channels_first``), converted where a backend reads them, and the frames passed through come
+    back as the very arrays that came in.
     """
     detector = detector if detector is not None else SceneCutDetector()
     stats = stats if stats is not None else SchedulerStats()
     if backend.takes_video_frames:
         yield from backend.interpolate_rgb(frames, factor, detector, batch_size, stats)
         return
-    model_frames = (to_model_frame(frame) for frame in frames)
-    for frame in interpolate_stream(model_frames, backend, factor, detector, batch_size, stats):
+    views = (channels_first(frame) for frame in frames)
+    for frame in interpolate_stream(views, backend, factor, detector, batch_size, stats):
         yield to_video_frame(frame)

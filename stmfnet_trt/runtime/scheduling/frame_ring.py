@@ -1,4 +1,5 @@
-"""Where each frame lives on the device, and when its slot may be reused. Pure logic, no CUDA.
+"""Where each frame of the windows lives in a ring of slots, and when a slot may be reused. Pure
+logic: the TensorRT pipeline's device ring and the host's ``window_ring`` both place frames with it.
 
 The ring is a sequence of *entries* (frames in the order windows need them) stored in ``capacity``
 device slots, entry ``e`` in slot ``e % capacity``. A window of frames (a, b, c, d) occupies four

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stmfnet_trt.runtime.cuda.frame_ring import FrameRing, WindowBatcher
+from stmfnet_trt.runtime.scheduling.frame_ring import FrameRing, WindowBatcher
 
 
 def test_sliding_windows_append_one_entry_each_and_read_in_place():

@@ -1,0 +1,103 @@
+"""Decoded frames stay uint8 until a backend reads them: every frame of every backend must be the
+one the float path (each frame converted by ``to_model_frame`` first, as before) gives, bit for bit,
+with the same windows, cuts and copies."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from cubic_backend import CubicBackend
+
+from stmfnet_trt.core.frames import (
+    channels_first,
+    contiguous_model_values,
+    model_values,
+    to_model_frame,
+    to_video_frame,
+)
+from stmfnet_trt.runtime.backend import Backend
+from stmfnet_trt.runtime.backends.blend import BlendBackend
+from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector, cut_score
+from stmfnet_trt.runtime.scheduling.scheduler import SchedulerStats, interpolate_stream
+
+EVERY_VALUE = np.arange(256, dtype=np.uint8).reshape(8, 32, 1).repeat(3, axis=2)  # (H, W, 3)
+
+
+def clip(count: int = 9, size: tuple[int, int] = (72, 80), seed: int = 0) -> list[np.ndarray]:
+    """Moving random frames with a repeated frame and a cut: (H, W, 3) uint8 as decoded."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (size[0] + count, size[1] + count, 3), np.uint8)
+    frames = [np.ascontiguousarray(base[i : i + size[0], i : i + size[1]]) for i in range(count)]
+    frames[3] = frames[2].copy()  # an identical pair
+    frames[6] = 255 - frames[6]  # a cut on either side
+    return frames
+
+
+def old_to_model_frame(frame: np.ndarray) -> np.ndarray:
+    """``to_model_frame`` as it was before frames stayed uint8."""
+    return np.ascontiguousarray(frame.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
+
+
+def test_every_uint8_value_converts_to_the_float_it_converted_to_before_and_back():
+    old = old_to_model_frame(EVERY_VALUE)
+    assert np.array_equal(to_model_frame(EVERY_VALUE), old) and to_model_frame(EVERY_VALUE).flags.c_contiguous
+    view = channels_first(EVERY_VALUE)
+    assert np.array_equal(model_values(view), old) and np.array_equal(contiguous_model_values(view), old)
+    assert np.array_equal(to_video_frame(view), EVERY_VALUE)  # a uint8 frame passes through as it is
+    assert np.array_equal(to_video_frame(old), EVERY_VALUE)  # as the float frame did
+
+
+def test_cut_scores_of_uint8_frames_are_those_of_their_float_frames():
+    frames = clip()
+    for a, b in itertools.pairwise(frames):
+        float_score = cut_score(old_to_model_frame(a), old_to_model_frame(b))
+        assert cut_score(channels_first(a), channels_first(b)) == float_score
+        assert cut_score(channels_first(a), old_to_model_frame(b)) == float_score  # mixed, as at x4
+
+
+def run(frames, backend: Backend, factor: int, batch_size: int, as_uint8: bool):
+    stats = SchedulerStats()
+    given = [channels_first(f) if as_uint8 else old_to_model_frame(f) for f in frames]
+    out = list(interpolate_stream(iter(given), backend, factor, SceneCutDetector(), batch_size, stats))
+    return out, stats
+
+
+@pytest.mark.parametrize("backend_type", [BlendBackend, CubicBackend])
+@pytest.mark.parametrize(("factor", "batch_size"), [(2, 1), (2, 3), (4, 1), (4, 2), (8, 3)])
+def test_uint8_frames_give_the_frames_float_frames_gave(backend_type, factor, batch_size):
+    frames = clip()
+    new, new_stats = run(frames, backend_type(), factor, batch_size, as_uint8=True)
+    old, old_stats = run(frames, backend_type(), factor, batch_size, as_uint8=False)
+    assert new_stats == old_stats and old_stats.scene_cuts > 0 and old_stats.identical_pairs > 0
+    assert len(new) == len(old) == factor * len(frames)
+    for a, b in zip(new, old, strict=True):
+        assert np.array_equal(model_values(a), b)  # the values, interpolated or passed through
+        assert np.array_equal(to_video_frame(a), to_video_frame(b))  # and the bytes written
+
+
+@pytest.mark.parametrize("variant", ["portable", "cpu"])
+def test_onnxruntime_converts_uint8_windows_to_the_frames_of_float_windows(exported, variant):
+    from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+
+    frames = clip(count=8, size=(72, 136))
+    with OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported[variant], threads=2)) as backend:
+        new, _ = run(frames, backend, 2, 2, as_uint8=True)
+        old, _ = run(frames, backend, 2, 2, as_uint8=False)
+    assert all(np.array_equal(model_values(a), b) for a, b in zip(new, old, strict=True))
+
+
+def test_interpolate_gives_the_caller_an_array_of_its_own():
+    class Echo(Backend):
+        """Returns a view of its input: the frame the scheduler then clamps in place."""
+
+        def _interpolate(self, windows):
+            return windows[:, 1]
+
+    windows = np.full((1, 4, 3, 72, 80), 0.5, np.float32)
+    out = Echo().interpolate(windows)
+    assert out.flags.writeable and not np.may_share_memory(out, windows)
+    ring_view = np.lib.stride_tricks.as_strided(windows, writeable=False)
+    blended = BlendBackend().interpolate(ring_view)
+    assert blended.flags.writeable and np.array_equal(blended, windows[:, 1])
