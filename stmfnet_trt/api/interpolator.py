@@ -131,11 +131,15 @@ class Interpolator:
         input_fps: Fraction | None = None,
         assume_constant_rate: bool = False,
         progress: bool = False,
+        preset: str | None = None,
+        encoder_threads: int | None = None,
     ) -> RunSummary:
         """A video or frame folder to a video (H.264, audio kept) or a PNG folder, as ``run`` does.
 
         The output appears under its name only when complete; an existing one is replaced only
         with ``overwrite`` and never when it is an input or holds files we did not write.
+        ``preset`` and ``encoder_threads`` set a video output's encoder (libx264's preset, default
+        medium; its threads, default FFmpeg's choice).
         """
         options = RunOptions(
             factor=self.factor,
@@ -146,6 +150,8 @@ class Interpolator:
             input_fps=input_fps,
             assume_constant_rate=assume_constant_rate,
             progress=progress,
+            preset=preset,
+            encoder_threads=encoder_threads,
         )
         check_run(source, output, options)
         summary = interpolate_video(source, output, self.backend, options)

@@ -57,6 +57,8 @@ PARAMETER_FLAGS: dict[str, str] = {
     # outputs
     "output": "--output",
     "overwrite": "--overwrite",
+    "preset": "--preset",
+    "encoder_threads": "--encoder-threads",
     # train: run_training, resolve_config, TrainConfig
     "run_dir": "--out",
     "resume": "--resume",

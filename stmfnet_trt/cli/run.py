@@ -19,6 +19,7 @@ from stmfnet_trt.cli.backends import (
 )
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.io import open_source
+from stmfnet_trt.io.video_sink import X264_PRESETS
 from stmfnet_trt.runtime.backends.specs import open_backend
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import SUPPORTED_FACTORS
@@ -57,6 +58,10 @@ def _run_stream(args: argparse.Namespace) -> None:
         )
     if args.backend == "tensorrt" and not args.engine:
         raise UserError("--backend tensorrt on a stream needs --engine PLAN (no file to size an engine for)")
+    if args.preset is not None or args.encoder_threads is not None:
+        raise UserError(
+            "--preset and --encoder-threads set the video encoder; a stream writes y4m, unencoded"
+        )
     for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)):
         if stream.isatty():
             raise UserError(
@@ -109,6 +114,8 @@ def cmd_run(args: argparse.Namespace) -> None:
             input_fps=args.fps,
             assume_constant_rate=args.assume_cfr,
             progress=not args.quiet,
+            preset=args.preset,
+            encoder_threads=args.encoder_threads,
         )
     print(
         f"wrote {summary.output}: {summary.output_frames} frames at {float(summary.output_fps):.3f} fps "
@@ -164,6 +171,18 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    run.add_argument(
+        "--preset",
+        choices=X264_PRESETS,
+        help="libx264 preset of a video output (default medium, as ffmpeg's): a faster one encodes "
+        "faster and writes a bigger file of the same quality (CRF 18)",
+    )
+    run.add_argument(
+        "--encoder-threads",
+        type=positive_int,
+        help="threads of the video encoder (default: FFmpeg's choice, 1.5 per core); the encoder "
+        "shares the cores with decoding and the model",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     # Streams: `run - -o -` (runtime/scheduling/stream.py).
     run.add_argument(

@@ -17,7 +17,13 @@ from stmfnet_trt.io.atomic import check_replaceable_folder
 from stmfnet_trt.io.folder_sink import FolderSink
 from stmfnet_trt.io.frame_sink import FrameSink
 from stmfnet_trt.io.rates import as_fps
-from stmfnet_trt.io.video_sink import DEFAULT_CRF, VIDEO_SUFFIXES, VideoSink
+from stmfnet_trt.io.video_sink import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    VIDEO_SUFFIXES,
+    VideoSink,
+    check_encoder_options,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -98,6 +104,19 @@ def check_output_path(path: PathLike, overwrite: bool, inputs: Iterable[PathLike
             check_replaceable_folder(out)
 
 
+def check_encoder_request(path: PathLike, preset: str | None, encoder_threads: int | None) -> None:
+    """Refuse encoder settings that are out of range, or given for a frame folder (no encoder)."""
+    check_encoder_options(preset or DEFAULT_PRESET, encoder_threads)
+    if is_folder_output(path) and (preset is not None or encoder_threads is not None):
+        raise UserError(
+            f"{path}: a folder of PNG frames has no video encoder to set ",
+            Param("preset"),
+            " or ",
+            Param("encoder_threads"),
+            " for",
+        )
+
+
 def open_sink(
     path: PathLike,
     width: int,
@@ -107,6 +126,8 @@ def open_sink(
     overwrite: bool = False,
     *,
     crf: int = DEFAULT_CRF,
+    preset: str | None = None,
+    encoder_threads: int | None = None,
     inputs: Iterable[PathLike] = (),
     trim_audio: bool = False,
 ) -> FrameSink:
@@ -120,6 +141,9 @@ def open_sink(
             AAC if the container needs it); None for no audio. Audio problems only warn.
         overwrite: replace an existing output (only once the new one is complete).
         crf: libx264 quality, 0 (lossless) to 51; lower is better and bigger.
+        preset: libx264 preset (``X264_PRESETS``; None: ``medium``), speed against file size.
+        encoder_threads: threads of the video encoder (None: FFmpeg's choice). ``preset`` and
+            ``encoder_threads`` are refused for a frame folder, which has no encoder.
         inputs: paths the job reads; the output may not be one of them (``audio_from`` is
             always included).
         trim_audio: end the audio where the video ends (to within one audio packet), for an
@@ -139,6 +163,7 @@ def open_sink(
         raise UserError(f"{out}: frame size {width}x{height} is not positive")
     if not 0 <= crf <= 51:
         raise UserError(f"crf {crf} is outside libx264's range 0-51")
+    check_encoder_request(path, preset, encoder_threads)
     rate = as_fps(fps)
     audio_path = None if audio_from is None else Path(audio_from)
     protected = [Path(p) for p in inputs] + ([audio_path] if audio_path else [])
@@ -146,5 +171,14 @@ def open_sink(
     if is_folder_output(path):
         return FolderSink(out, width, height, rate, audio_from=audio_path, overwrite=overwrite)
     return VideoSink(
-        out, width, height, rate, audio_from=audio_path, crf=crf, trim_audio=trim_audio, overwrite=overwrite
+        out,
+        width,
+        height,
+        rate,
+        audio_from=audio_path,
+        crf=crf,
+        preset=preset or DEFAULT_PRESET,
+        threads=encoder_threads,
+        trim_audio=trim_audio,
+        overwrite=overwrite,
     )

@@ -6,6 +6,9 @@ Choices, and why:
   lossless for most content, so the interpolated frames are judged, not the encoder. An FFmpeg
   build without libx264 falls back to MPEG-4 Part 2 (``mpeg4``, fixed quantiser 3), and the
   codec used is logged.
+- Speed: libx264's ``preset`` (``medium`` by default, as the ``ffmpeg`` tool's) and its threads
+  (FFmpeg's choice by default: 1.5 per core) are the caller's to set. Without a model the encoder
+  is the slowest stage of a run: a faster preset writes a bigger file of the same quality.
 - Pixel format: yuv420p, which every player decodes. It needs even sides, so a frame with an
   odd width or height is written as yuv444p (H.264 High 4:4:4) instead: exactly the frame's
   size, no invented or lost pixels, but some hardware decoders and browsers cannot play it
@@ -26,7 +29,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.errors import ParameterError, UserError
 from stmfnet_trt.io.atomic import AtomicOutput
 from stmfnet_trt.io.audio import AudioTransfer
 from stmfnet_trt.io.frame_sink import FrameSink
@@ -35,6 +38,19 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov"})
 DEFAULT_CRF = 18
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+DEFAULT_PRESET = "medium"
 H264_ENCODER = "libx264"
 FALLBACK_ENCODER = "mpeg4"
 _FALLBACK_QSCALE = 3
@@ -45,7 +61,17 @@ _BT709 = 1
 _LIMITED_RANGE = 1
 
 
-def encoder_settings(width: int, height: int, crf: int) -> tuple[str, str, dict[str, str]]:
+def check_encoder_options(preset: str, threads: int | None) -> None:
+    """Refuse a preset libx264 does not have and a thread count below 1 (None: FFmpeg's choice)."""
+    if preset not in X264_PRESETS:
+        raise ParameterError("preset", f"must be one of {', '.join(X264_PRESETS)}; got {preset!r}")
+    if threads is not None and threads < 1:
+        raise ParameterError("encoder_threads", f"must be at least 1, got {threads}")
+
+
+def encoder_settings(
+    width: int, height: int, crf: int, preset: str = DEFAULT_PRESET
+) -> tuple[str, str, dict[str, str]]:
     """Pick (codec, pixel format, encoder options) for a frame size (see module docstring)."""
     if H264_ENCODER in av.codecs_available:
         odd = width % 2 or height % 2
@@ -56,7 +82,7 @@ def encoder_settings(width: int, height: int, crf: int) -> tuple[str, str, dict[
                 width,
                 height,
             )
-        return H264_ENCODER, "yuv444p" if odd else "yuv420p", {"crf": str(crf), "preset": "medium"}
+        return H264_ENCODER, "yuv444p" if odd else "yuv420p", {"crf": str(crf), "preset": preset}
     log.warning(
         "this FFmpeg build has no %s encoder; writing %s video instead", H264_ENCODER, FALLBACK_ENCODER
     )
@@ -76,6 +102,8 @@ class VideoSink(FrameSink):
         *,
         audio_from: Path | None,
         crf: int,
+        preset: str = DEFAULT_PRESET,
+        threads: int | None = None,
         trim_audio: bool = False,
         overwrite: bool = False,
     ) -> None:
@@ -86,14 +114,14 @@ class VideoSink(FrameSink):
         self._audio: AudioTransfer | None = None
         try:
             self._container = av.open(str(self._output.temp), "w")
-            self._stream = self._add_video_stream(crf)
+            self._stream = self._add_video_stream(crf, preset, threads)
             self._audio = None if audio_from is None else AudioTransfer.attach(self._container, audio_from)
         except BaseException:
             self.abort()
             raise
 
-    def _add_video_stream(self, crf: int) -> av.VideoStream:
-        codec, pix_fmt, options = encoder_settings(self.width, self.height, crf)
+    def _add_video_stream(self, crf: int, preset: str, threads: int | None) -> av.VideoStream:
+        codec, pix_fmt, options = encoder_settings(self.width, self.height, crf, preset)
         log.info(
             "%s: encoding %s %s, %dx%d at %s fps",
             self.path,
@@ -107,6 +135,8 @@ class VideoSink(FrameSink):
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, pix_fmt
         stream.time_base = 1 / self.fps
         context = stream.codec_context
+        if threads is not None:
+            context.thread_count = threads
         context.colorspace = context.color_primaries = context.color_trc = _BT709
         context.color_range = _LIMITED_RANGE
         return stream

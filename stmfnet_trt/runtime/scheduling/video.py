@@ -17,7 +17,7 @@ from tqdm import tqdm
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError
 from stmfnet_trt.io import FrameSource, open_sink, open_source
-from stmfnet_trt.io.sink import check_output_path
+from stmfnet_trt.io.sink import check_encoder_request, check_output_path
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.handoff import read_ahead, write_behind
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
@@ -40,6 +40,8 @@ class RunOptions:
     input_fps: Fraction | None = None
     assume_constant_rate: bool = False  # read a variable-rate clip at its average rate
     progress: bool = True
+    preset: str | None = None  # the video encoder's (libx264) preset; None: medium
+    encoder_threads: int | None = None  # None: FFmpeg's choice
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def check_run(source: str | Path, output: str | Path, options: RunOptions = RunO
     """
     levels_for_factor(options.factor)
     check_output_path(output, options.overwrite, inputs=[source])
+    check_encoder_request(output, options.preset, options.encoder_threads)
     with _open_input(source, options) as reader:
         _head(_frames(reader, options), reader)
 
@@ -130,6 +133,8 @@ def interpolate_video(
                 fps,
                 audio_from=source if reader.has_audio else None,
                 overwrite=options.overwrite,
+                preset=options.preset,
+                encoder_threads=options.encoder_threads,
                 trim_audio=truncated,
             ) as sink,
             tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
