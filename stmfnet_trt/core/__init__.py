@@ -8,5 +8,6 @@ exceptions, OS errors in one line), ``hashing`` (file sha256), ``version``, ``ca
 root and the ONNX cache key), ``contract`` (the sizes the model pads, tensor names, export
 metadata), ``warp_op`` / ``upsample_conv_op`` (the custom ops' identities, equal to the C++
 ``*_identity.h``), ``flavours`` (TensorRT vs TensorRT-RTX), ``frames`` (uint8 HxWx3 <-> float
-3xHxW, random test frames).
+3xHxW, the values a backend reads from uint8 frames, random test frames), ``frame_pool``
+(frame-sized arrays whose memory is reused once nothing refers to them).
 """

@@ -12,26 +12,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from stmfnet_trt.core.frame_pool import FRAMES
+
 _ROWS_PER_BLOCK = 64  # to_video_frame's scratch: 64 rows of a 1080p frame are 1.5 MB of float32
 # A uint8 value v is the image value v / 255, divided in float32 (the one conversion every path uses).
 UINT8_SCALE = np.float32(255)
 
 
-def model_values(frames: np.ndarray) -> np.ndarray:
-    """The float32 values a network reads from ``frames``: uint8 ``v`` as ``v / 255`` (in the
-    frames' memory layout, one pass), float32 as they are."""
+def model_values(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The float32 values a network reads from ``frames``: uint8 ``v`` as ``v / 255`` (one pass,
+    into ``out`` or a new array in the frames' memory layout), float32 as they are (copied into
+    ``out`` when given)."""
     if frames.dtype == np.uint8:
-        return np.divide(frames, UINT8_SCALE, dtype=np.float32)
-    return frames
+        return np.divide(frames, UINT8_SCALE, out=out, dtype=np.float32)
+    if out is None:
+        return frames
+    np.copyto(out, frames)
+    return out
 
 
 def contiguous_model_values(frames: np.ndarray) -> np.ndarray:
     """``model_values`` as a C-contiguous array: one pass, whatever the frames' strides."""
     if frames.dtype != np.uint8:
         return np.ascontiguousarray(frames)
-    values = np.empty(frames.shape, np.float32)
-    np.divide(frames, UINT8_SCALE, out=values, dtype=np.float32)
-    return values
+    return model_values(frames, out=np.empty(frames.shape, np.float32))
 
 
 def channels_first(frame: np.ndarray) -> np.ndarray:
@@ -59,7 +63,7 @@ def to_video_frame(frame: np.ndarray) -> np.ndarray:
     if frame.dtype == np.uint8:
         return pixels
     height, width, channels = pixels.shape
-    video = np.empty((height, width, channels), np.uint8)
+    video = FRAMES.empty((height, width, channels), np.uint8)
     scratch = np.empty((min(height, _ROWS_PER_BLOCK), width, channels), np.result_type(frame.dtype, 0.5))
     for top in range(0, height, _ROWS_PER_BLOCK):
         rows = pixels[top : top + _ROWS_PER_BLOCK]

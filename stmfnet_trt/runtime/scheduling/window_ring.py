@@ -19,17 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stmfnet_trt.core.frame_pool import empty_frames
 from stmfnet_trt.core.frames import model_values
 from stmfnet_trt.runtime.backend import WINDOW_FRAMES
 from stmfnet_trt.runtime.scheduling.frame_ring import FrameRing
-
-
-def empty_frames(leading: tuple[int, ...], frame: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """An uninitialised ``leading + frame.shape`` array whose frames have ``frame``'s memory layout."""
-    order = sorted(range(frame.ndim), key=lambda axis: -abs(frame.strides[axis]))  # outermost first
-    storage = np.empty((*leading, *(frame.shape[axis] for axis in order)), dtype)
-    inverse = sorted(range(frame.ndim), key=order.__getitem__)
-    return storage.transpose(*range(len(leading)), *(len(leading) + axis for axis in inverse))
 
 
 class WindowRing:

@@ -9,7 +9,7 @@ import pytest
 from stmfnet_trt.core.frames import model_values
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import pairs
-from stmfnet_trt.runtime.scheduling.window_ring import WindowRing, empty_frames
+from stmfnet_trt.runtime.scheduling.window_ring import WindowRing
 
 SHAPE = (3, 24, 40)
 
@@ -73,11 +73,3 @@ def test_the_ring_turns_float_at_the_first_float_frame_with_the_values_it_held()
         assert batch.dtype == (np.float32 if any_float else np.uint8)
         assert np.array_equal(model_values(batch), expected)
         ring.release()
-
-
-def test_empty_frames_keep_the_memory_layout_of_a_frame():
-    picture = np.zeros((5, 7, 3), np.uint8).transpose(2, 0, 1)
-    frames = empty_frames((2, 4), picture, np.float32)
-    assert frames.shape == (2, 4, 3, 5, 7) and frames[0, 0].transpose(1, 2, 0).flags.c_contiguous
-    planar = empty_frames((3,), np.zeros((3, 5, 7), np.float32), np.float32)
-    assert planar.flags.c_contiguous
