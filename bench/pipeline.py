@@ -53,7 +53,6 @@ import pstats
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tarfile
 import tempfile
 import textwrap
@@ -274,19 +273,25 @@ def worker_command(
 ) -> list[str]:
     """Our run in a worker process; with ``tree`` (a folder holding an ``stmfnet_trt`` package: an
     earlier commit's from ``--rev``) that package instead of the installed one: ``-S`` skips the
-    site hooks (our editable install's finder would win over PYTHONPATH), the venv's packages
-    stay importable behind it."""
+    site hooks (our editable install's finder would win over PYTHONPATH), and the folders this
+    interpreter imports packages from (``package_paths``) follow the tree."""
     command = [str(Path(__file__).resolve()), "--worker", str(clip), str(output), str(report)]
     command += ["--profile", str(profile)] if profile else []
     if tree is None:
         return [sys.executable, *command]
     return [
         "env",
-        f"PYTHONPATH={tree}{os.pathsep}{sysconfig.get_paths()['purelib']}",
+        f"PYTHONPATH={os.pathsep.join([str(tree), *package_paths()])}",
         sys.executable,
         "-S",
         *command,
     ]
+
+
+def package_paths() -> list[str]:
+    """This interpreter's import folders that hold no ``stmfnet_trt``: site-packages, and what its
+    ``.pth`` files add (a venv that borrows another's packages), without this checkout."""
+    return [entry for entry in sys.path if entry and not (Path(entry) / "stmfnet_trt").is_dir()]
 
 
 def extract_package(rev: str, folder: Path) -> Path:
