@@ -365,11 +365,14 @@ def output_frames(path: Path) -> int:
     return int(result.stdout.strip())
 
 
-def timed(command: list[str]) -> float:
-    """Wall seconds of ``command`` from start to exit; a failure is an error, not a row."""
-    started = time.perf_counter()
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``command`` from start to exit, CPU being user + system time of the
+    process and all its threads; a failure is an error, not a row."""
+    started, cpu = time.perf_counter(), os.times()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = os.times()
+    used = (done.children_user - cpu.children_user) + (done.children_system - cpu.children_system)
+    return time.perf_counter() - started, used
 
 
 # ---------------------------------------------------------------------------------------- results
@@ -378,11 +381,13 @@ def timed(command: list[str]) -> float:
 @dataclass
 class Turn:
     """One round of back-to-back runs: output frames/s of each tool (``before_fps``: ours as of
-    ``--rev``, when given)."""
+    ``--rev``, when given) and the CPU seconds each used."""
 
     ours_fps: float
     baseline_fps: float
     before_fps: float | None = None
+    ours_cpu_s: float | None = None
+    baseline_cpu_s: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -430,6 +435,14 @@ class SizeResult:
         return statistics.median(t.ours_fps for t in self.turns)
 
     @property
+    def ours_cpu_s(self) -> float:
+        return statistics.median(t.ours_cpu_s for t in self.turns)
+
+    @property
+    def baseline_cpu_s(self) -> float:
+        return statistics.median(t.baseline_cpu_s for t in self.turns)
+
+    @property
     def baseline_fps(self) -> float:
         return statistics.median(t.baseline_fps for t in self.turns)
 
@@ -462,9 +475,10 @@ def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) 
     for turn in range(args.repeats):
         order = list(commands)[turn % len(commands) :] + list(commands)[: turn % len(commands)]  # rotated
         seconds = {name: timed(commands[name]) for name in order}
-        fps = {name: output_frames(outputs[name]) / seconds[name] for name in commands}
+        fps = {name: output_frames(outputs[name]) / seconds[name][0] for name in commands}
         peaks.append(json.loads(report.read_text())["peak_rss_bytes"])
-        turns.append(Turn(fps["ours"], fps["baseline"], fps.get("before")))
+        cpu = {name: used for name, (_, used) in seconds.items()}
+        turns.append(Turn(fps["ours"], fps["baseline"], fps.get("before"), cpu["ours"], cpu["baseline"]))
         print(
             f"{label} turn {turn + 1}: " + ", ".join(f"{name} {value:.1f} fps" for name, value in fps.items())
         )
@@ -505,6 +519,21 @@ def render(results: list[SizeResult], header: str, rev: str | None = None) -> st
             f"{ratios[0]:.2f}-{ratios[-1]:.2f}x | {r.peak_rss_bytes / 1e6:.0f} MB ({r.frames} frames) | "
             f"{r.long_peak_rss_bytes / 1e6:.0f} MB ({r.long_frames} frames) | {r.rss_growth:.2f} |"
         )
+    if results[0].turns[0].ours_cpu_s is not None:
+        lines += [
+            "",
+            "CPU seconds of each run (user + system, every thread, median of the turns): on a machine "
+            "whose cores are busy the frames/s ratio tends to their ratio, with idle cores to more "
+            "where a tool keeps them busy:",
+            "",
+            "| size | ours CPU s | ffmpeg CPU s | ffmpeg / ours |",
+            "|---|---|---|---|",
+            *(
+                f"| {r.size} | {r.ours_cpu_s:.2f} | {r.baseline_cpu_s:.2f} | "
+                f"{r.baseline_cpu_s / r.ours_cpu_s:.2f} |"
+                for r in results
+            ),
+        ]
     if results[0].before_stages_s is not None:
         lines += [
             "",
@@ -538,7 +567,7 @@ def render(results: list[SizeResult], header: str, rev: str | None = None) -> st
     )
     if all(wall is not None for _, _, wall, _ in columns):
         cells = [
-            f"{wall:.2f} s, {busy_threads(total, stages, wall):.2f} threads busy"
+            f"{wall:.2f} s, {busy_threads(total, stages, wall):.2f} Python threads busy"
             for _, total, wall, stages in columns
         ]
         lines.append("| wall (inside `main`) | " + " | ".join(cells) + " |")
@@ -546,7 +575,8 @@ def render(results: list[SizeResult], header: str, rev: str | None = None) -> st
 
 
 def busy_threads(total: float, stages: dict[str, float], wall: float) -> float:
-    """Threads at work on average: thread seconds outside the ``waits`` stages over wall seconds."""
+    """Python threads at work on average: their seconds outside the ``waits`` stages over wall seconds
+    (the encoder's and decoder's own native threads are not profiled; the x264 call waits on them)."""
     waits = sum(seconds for name, seconds in stages.items() if name.startswith("waits"))
     return (total - waits) / wall
 

@@ -124,7 +124,7 @@ def test_ratio_of_medians_with_the_range_of_turn_ratios(pipeline):
     assert "| decode (demux + H.264) | 25.0% (2.00 s) |" in text
     assert "| total (thread seconds) | 8.00 s |" in text
     r.profile_wall_s, r.stages_s["waits: encoder for frames"] = 5.0, 1.5
-    assert "| wall (inside `main`) | 5.00 s, 1.30 threads busy |" in pipeline.render([r], "header")
+    assert "| wall (inside `main`) | 5.00 s, 1.30 Python threads busy |" in pipeline.render([r], "header")
 
 
 def test_ffmpeg_encodes_as_our_writer_does_and_ours_is_a_plain_x2_blend_run(pipeline, tmp_path):
@@ -222,5 +222,8 @@ def test_the_before_runs_in_the_same_turns_and_its_speedup_is_per_turn(pipeline)
     assert r.speedup == pytest.approx(2.0)  # median of 2.0, 1.5, 2.0: not 19 / 10
     text = pipeline.render([r], "header", "abc123")
     assert "| 720x1280 | 10.0 | 0.20x | 0.38x | 2.00x |" in text
+    for turn, (ours, theirs) in zip(r.turns, ((3.0, 2.0), (3.2, 2.1), (2.9, 1.8)), strict=True):
+        turn.ours_cpu_s, turn.baseline_cpu_s = ours, theirs
+    assert "| 720x1280 | 3.00 | 2.00 | 0.67 |" in pipeline.render([r], "header", "abc123")
     assert "| stage | 720x1280, abc123 | 720x1280 |" in text
     assert "| decode (demux + H.264) | 25.0% (2.50 s) | 25.0% (2.00 s) |" in text
