@@ -29,6 +29,7 @@ def test_the_preset_and_threads_reach_the_encoder(tmp_path, assets_dir):
     assert main(shlex.split(command)) == 0
     medium, ultrafast = x264_settings(default), x264_settings(fast)
     assert "cabac=1" in medium and "subme=7" in medium  # medium's
+    assert "sliced_threads=0" in medium  # frame threads, as the ffmpeg tool runs libx264
     assert "cabac=0" in ultrafast and "subme=0" in ultrafast and " threads=1 " in ultrafast
 
 
