@@ -227,3 +227,11 @@ def test_the_before_runs_in_the_same_turns_and_its_speedup_is_per_turn(pipeline)
     assert "| 720x1280 | 3.00 | 2.00 | 0.67 |" in pipeline.render([r], "header", "abc123")
     assert "| stage | 720x1280, abc123 | 720x1280 |" in text
     assert "| decode (demux + H.264) | 25.0% (2.50 s) | 25.0% (2.00 s) |" in text
+
+
+def test_the_wall_time_is_mains_before_and_after_the_cli_became_a_package(pipeline):
+    for file in ("/repo/stmfnet_trt/cli.py", "/repo/stmfnet_trt/cli/__init__.py"):
+        thread = ("/usr/lib/python3.11/threading.py", 971, "run")
+        stats = {(file, 731, "main"): entry(4.0), thread: entry(6.0)}
+        assert sum(pipeline.term_seconds(stats, main) for main in pipeline.MAINS) == 4.0
+        assert pipeline.stage_split(stats)[0] == 10.0
