@@ -166,7 +166,7 @@ def time_forms(
     weights: dict[str, np.ndarray], size: tuple[int, int], runs: int, threads: int
 ) -> list[Timing]:
     """Every form of every decoder upconv at one frame size, checked against the ConvTranspose."""
-    from stmfnet_trt.runtime.ort_session import create_session
+    from stmfnet_trt.export.ort_session import create_session
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

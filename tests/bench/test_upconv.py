@@ -34,3 +34,10 @@ def test_the_arithmetic_of_each_form(upconv):
     assert upconv.form_gflop("convtranspose", weight, shape) == pytest.approx(4.03, abs=0.01)
     assert upconv.form_gflop("subpixel3x3", weight, shape) == pytest.approx(2.25 * 4.027, rel=1e-3)
     assert upconv.form_gflop("phases2x2", weight, shape) == pytest.approx(4.027 * (129 / 128) ** 2, rel=1e-3)
+
+
+def test_every_form_of_every_decoder_is_timed_and_checked(upconv):
+    rows = upconv.time_forms(upconv.decoder_weights(None), (32, 48), runs=1, threads=1)
+    assert [(r.node, r.form) for r in rows] == [(n, f) for n in upconv.DECODERS for f in upconv.FORMS]
+    assert all(r.ms > 0 and r.max_abs_diff < 1e-4 for r in rows)
+    assert rows[-3].input_shape == (5, 96, 16, 24)  # decoder.4 reads half the frame's side
