@@ -362,11 +362,22 @@ def output_frames(path: Path) -> int:
     return int(result.stdout.strip())
 
 
-def timed(command: list[str]) -> tuple[float, float]:
+def without_huge_pages() -> None:
+    """In a child between fork and exec: transparent huge pages off (``prctl(PR_SET_THP_DISABLE)``),
+    as ``stmfnet-trt run`` turns them off for itself (``core.huge_pages``)."""
+    from stmfnet_trt.core.huge_pages import disable_transparent_huge_pages  # as the other imports here
+
+    if not disable_transparent_huge_pages():
+        raise OSError("prctl(PR_SET_THP_DISABLE) refused")
+
+
+def timed(command: list[str], huge_pages_off: bool = False) -> tuple[float, float]:
     """(wall, CPU) seconds of ``command`` from start to exit, CPU being user + system time of the
-    process and all its threads; a failure is an error, not a row."""
+    process and all its threads, started with transparent huge pages off if ``huge_pages_off``; a
+    failure is an error, not a row."""
     started, cpu = time.perf_counter(), os.times()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    preexec = without_huge_pages if huge_pages_off else None
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, preexec_fn=preexec)
     done = os.times()
     used = (done.children_user - cpu.children_user) + (done.children_system - cpu.children_system)
     return time.perf_counter() - started, used
@@ -385,6 +396,9 @@ class Turn:
     before_fps: float | None = None
     ours_cpu_s: float | None = None
     baseline_cpu_s: float | None = None
+    # ffmpeg started with transparent huge pages off, as ours turns them off for itself
+    baseline_thp_off_fps: float | None = None
+    baseline_thp_off_cpu_s: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -444,6 +458,14 @@ class SizeResult:
         return statistics.median(t.baseline_fps for t in self.turns)
 
     @property
+    def baseline_thp_off_fps(self) -> float:
+        return statistics.median(t.baseline_thp_off_fps for t in self.turns)
+
+    @property
+    def baseline_thp_off_cpu_s(self) -> float:
+        return statistics.median(t.baseline_thp_off_cpu_s for t in self.turns)
+
+    @property
     def ratio(self) -> float:
         return self.ours_fps / self.baseline_fps
 
@@ -462,20 +484,32 @@ def measure_size(size: tuple[int, int], args: argparse.Namespace, folder: Path) 
     short = clips[args.frames]
     outputs = {name: folder / f"{name}.mp4" for name in ("ours", "baseline", "before")}
     report, before_report = folder / "report.json", folder / "before_report.json"
+    outputs["baseline_thp_off"] = folder / "baseline_thp_off.mp4"
     commands = {
         "ours": worker_command(short, outputs["ours"], report),
         "baseline": baseline_command(short, outputs["baseline"], size, args.baseline),
+        "baseline_thp_off": baseline_command(short, outputs["baseline_thp_off"], size, args.baseline),
     }
     if args.tree:
         commands["before"] = worker_command(short, outputs["before"], before_report, tree=args.tree)
     turns, peaks = [], []
     for turn in range(args.repeats):
         order = list(commands)[turn % len(commands) :] + list(commands)[: turn % len(commands)]  # rotated
-        seconds = {name: timed(commands[name]) for name in order}
+        seconds = {name: timed(commands[name], huge_pages_off=name == "baseline_thp_off") for name in order}
         fps = {name: output_frames(outputs[name]) / seconds[name][0] for name in commands}
         peaks.append(json.loads(report.read_text())["peak_rss_bytes"])
         cpu = {name: used for name, (_, used) in seconds.items()}
-        turns.append(Turn(fps["ours"], fps["baseline"], fps.get("before"), cpu["ours"], cpu["baseline"]))
+        turns.append(
+            Turn(
+                fps["ours"],
+                fps["baseline"],
+                fps.get("before"),
+                cpu["ours"],
+                cpu["baseline"],
+                fps["baseline_thp_off"],
+                cpu["baseline_thp_off"],
+            )
+        )
         print(
             f"{label} turn {turn + 1}: " + ", ".join(f"{name} {value:.1f} fps" for name, value in fps.items())
         )
@@ -531,6 +565,21 @@ def render(results: list[SizeResult], header: str, rev: str | None = None) -> st
                 for r in results
             ),
         ]
+    if results[0].turns[0].baseline_thp_off_fps is not None:
+        lines += [
+            "",
+            "ffmpeg started with transparent huge pages off, as our run turns them off for itself "
+            "(`core/huge_pages.py`), in the same turns: the ratio of the two programs on equal terms.",
+            "",
+            "| size | ffmpeg, huge pages off: frames/s | its CPU s | ours / it (median) | per-turn |",
+            "|---|---|---|---|---|",
+        ]
+        for r in results:
+            ratios = sorted(t.ours_fps / t.baseline_thp_off_fps for t in r.turns)
+            lines.append(
+                f"| {r.size} | {r.baseline_thp_off_fps:.1f} | {r.baseline_thp_off_cpu_s:.2f} | "
+                f"{r.ours_fps / r.baseline_thp_off_fps:.2f}x | {ratios[0]:.2f}-{ratios[-1]:.2f}x |"
+            )
     if results[0].before_stages_s is not None:
         lines += [
             "",
@@ -606,6 +655,8 @@ def plot(results: list[SizeResult], path: Path, title: str, rev: str | None = No
         ("stmfnet-trt run --backend blend", [r.ours_fps for r in results]),
         ("ffmpeg", [r.baseline_fps for r in results]),
     ]
+    if results[0].turns[0].baseline_thp_off_fps is not None:
+        bars.append(("ffmpeg, huge pages off", [r.baseline_thp_off_fps for r in results]))
     if results[0].before_stages_s is not None:
         bars.insert(0, (f"ours as of {rev}", [r.before_fps for r in results]))
     width = 0.8 / len(bars)

@@ -16,15 +16,8 @@ from typing import NoReturn
 
 import av
 
-from stmfnet_trt.cli.batch import add_batch_parser
-from stmfnet_trt.cli.bench import add_bench_parser
-from stmfnet_trt.cli.build import add_build_parser
-from stmfnet_trt.cli.evaluate import add_eval_parser
-from stmfnet_trt.cli.export import add_check_parser, add_export_parser
+from stmfnet_trt.cli.commands import SUBCOMMANDS, chosen_command
 from stmfnet_trt.cli.flags import user_message
-from stmfnet_trt.cli.run import add_run_parser
-from stmfnet_trt.cli.serve import add_serve_parser, add_triton_repo_parser
-from stmfnet_trt.cli.train import add_train_parser
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.core.signals import Interrupted, describe_os_error, one_line, signals_as_exceptions
 from stmfnet_trt.core.version import __version__
@@ -39,23 +32,20 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only`` (a subcommand), that command's arguments and the
+    other commands' names and help, without importing the other commands' modules."""
     parser = _OneLineParser(
         prog="stmfnet-trt",
         description="ST-MFNet Mini video frame interpolation: PyTorch, ONNX and TensorRT.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    add_run_parser(subparsers)
-    add_export_parser(subparsers)
-    add_check_parser(subparsers)
-    add_build_parser(subparsers)
-    add_train_parser(subparsers)
-    add_eval_parser(subparsers)
-    add_bench_parser(subparsers)
-    add_serve_parser(subparsers)
-    add_triton_repo_parser(subparsers)
-    add_batch_parser(subparsers)
+    for command in SUBCOMMANDS.values():
+        if only is None or command.name == only:
+            command.add_full_parser(subparsers)
+        else:
+            command.add_to(subparsers)
     return parser
 
 
@@ -67,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs removed) and exit with 128 + the signal number. Anything else is a bug: traceback,
     status 1.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=chosen_command(argv))
     args = parser.parse_args(argv)
     prefix = f"stmfnet-trt {args.command}: error:"
     try:

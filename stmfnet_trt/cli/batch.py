@@ -9,7 +9,9 @@ from pathlib import Path
 from stmfnet_trt.batch.job import BatchOptions, run_batch
 from stmfnet_trt.cli.arg_types import positive_int
 from stmfnet_trt.cli.backends import add_backend_arguments, add_triton_client_arguments, backend_spec
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.huge_pages import disable_transparent_huge_pages
 from stmfnet_trt.runtime.backends.specs import open_backend
 from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector
 from stmfnet_trt.runtime.scheduling.scheduler import SUPPORTED_FACTORS
@@ -17,6 +19,7 @@ from stmfnet_trt.runtime.scheduling.scheduler import SUPPORTED_FACTORS
 
 def cmd_batch(args: argparse.Namespace) -> None:
     """Run the job, print one line per video, fail (status 2) if any video failed."""
+    disable_transparent_huge_pages()  # for the local workers this process starts: see core.huge_pages
     if args.backend in ("auto", "onnxruntime") and not args.onnx:
         print("note: each worker exports (or reuses) the cached ONNX graph itself; pass --onnx to share one")
     options = BatchOptions(
@@ -48,9 +51,7 @@ def cmd_batch(args: argparse.Namespace) -> None:
 
 def add_batch_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``stmfnet-trt batch`` with the shared backend options (as for run and eval)."""
-    parser = subparsers.add_parser(
-        "batch", help="interpolate many videos on a Ray cluster (local, or RAY_ADDRESS)"
-    )
+    parser = SUBCOMMANDS["batch"].add_to(subparsers)
     parser.add_argument("sources", nargs="+", help="input videos (or frame folders)")
     parser.add_argument(
         "-o", "--output-dir", required=True, help="folder for the outputs, named <stem>_x<factor>.<ext>"

@@ -13,6 +13,7 @@ from stmfnet_trt.bench.report import table, write_json, write_plot
 from stmfnet_trt.bench.suite import BenchOptions, parse_size, run_suite
 from stmfnet_trt.cli.arg_types import positive_int
 from stmfnet_trt.cli.backends import add_force_onnx_argument, add_weights_arguments, backend_spec
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.core.contract import VARIANTS
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.core.frames import random_frames
@@ -102,9 +103,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``stmfnet-trt bench`` with the weights, variant, device and thread options."""
-    parser = subparsers.add_parser(
-        "bench", help="latency p50/p90/p99, frames/s, peak memory and quality per backend and size"
-    )
+    parser = SUBCOMMANDS["bench"].add_to(subparsers)
     parser.add_argument(
         "--backends",
         type=lambda t: [b for b in t.split(",") if b],

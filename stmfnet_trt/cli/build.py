@@ -10,6 +10,7 @@ import argparse
 
 from stmfnet_trt.api.build import DEFAULT_SHAPES, BuildResult, BuildSpec, build_engine
 from stmfnet_trt.cli.arg_types import optional_path, positive_int
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.core.flavours import DEFAULT_RTX_TARGETS
 from stmfnet_trt.engine.precision_step import DEFAULT_HELD_OUT
 from stmfnet_trt.engine.request import DEFAULT_WORKSPACE_MB
@@ -94,7 +95,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def add_build_parser(subparsers: argparse._SubParsersAction) -> None:
-    build = subparsers.add_parser("build", help="build a TensorRT or TensorRT-RTX engine from an ONNX model")
+    build = SUBCOMMANDS["build"].add_to(subparsers)
     build.add_argument("model", help="exported ONNX (plugin or portable variant)")
     build.add_argument(
         "-o", "--output", required=True, help="engine file; its sidecar is written as ENGINE.json"

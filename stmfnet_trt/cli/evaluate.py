@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stmfnet_trt.cli.arg_types import positive_int
 from stmfnet_trt.cli.backends import add_backend_arguments, add_triton_client_arguments, backend_spec
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.evaluation.evaluate import EvalOptions, evaluate
 from stmfnet_trt.io.atomic import atomic_output_path
 from stmfnet_trt.io.sink import check_file_output
@@ -50,11 +51,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def add_eval_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``eval``; returns its parser so the caller can add backend options."""
-    parser = subparsers.add_parser(
-        "eval",
-        help="score the model against blending, frame repetition and ffmpeg minterpolate",
-        description="Drops every other frame of each clip, interpolates it back and reports PSNR/SSIM.",
-    )
+    parser = SUBCOMMANDS["eval"].add_to(subparsers)
     parser.add_argument("sources", nargs="+", metavar="SRC", help="video files or frame folders")
     parser.add_argument("--json", help="write the full report (per frame too) to this JSON file")
     parser.add_argument("--pictures", help="folder for PNGs of each clip's worst and median frame")

@@ -14,6 +14,7 @@ from pathlib import Path
 from stmfnet_trt.cli.arg_types import positive_int
 from stmfnet_trt.cli.backends import add_weights_arguments, weights_choice
 from stmfnet_trt.cli.build import size
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.core.contract import META_CHECKPOINT_SHA256, VARIANTS
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.core.hashing import file_sha256
@@ -101,7 +102,7 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def add_export_parser(subparsers: argparse._SubParsersAction) -> None:
-    export = subparsers.add_parser("export", help="export a checkpoint to ONNX (checked, parity-tested)")
+    export = SUBCOMMANDS["export"].add_to(subparsers)
     add_weights_arguments(export)
     export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     export.add_argument(
@@ -118,7 +119,7 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
-    check = subparsers.add_parser("check", help="compare ONNX models with PyTorch and each other")
+    check = SUBCOMMANDS["check"].add_to(subparsers)
     check.add_argument("model", help="the ONNX model to check")
     check.add_argument("--against", nargs="*", default=[], help="more ONNX models to compare")
     add_weights_arguments(check)

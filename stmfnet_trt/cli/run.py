@@ -17,7 +17,9 @@ from stmfnet_trt.cli.backends import (
     backend_spec,
     tile_options,
 )
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.core.errors import UserError
+from stmfnet_trt.core.huge_pages import disable_transparent_huge_pages
 from stmfnet_trt.io import open_source
 from stmfnet_trt.io.video_sink import X264_PRESETS
 from stmfnet_trt.runtime.backends.specs import open_backend
@@ -95,6 +97,7 @@ def _run_stream(args: argparse.Namespace) -> None:
 
 def cmd_run(args: argparse.Namespace) -> None:
     """Interpolate a video or frame folder to ``factor`` x its frame rate."""
+    disable_transparent_huge_pages()  # this process is ours: see core.huge_pages
     if args.input == "-" or args.output == "-":
         return _run_stream(args)
     tiles = tile_options(args)  # a bad --tile before any file is opened
@@ -131,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser("run", help="interpolate a video or a folder of frames")
+    run = SUBCOMMANDS["run"].add_to(subparsers)
     run.add_argument("input", help="video file (anything FFmpeg reads) or folder of PNG/JPEG frames")
     run.add_argument(
         "-o", "--output", required=True, help="output video (.mp4/.mkv/.mov, H.264) or folder for PNG frames"

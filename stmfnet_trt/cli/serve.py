@@ -12,6 +12,7 @@ from pathlib import Path
 
 from stmfnet_trt.cli.arg_types import positive_float, positive_int
 from stmfnet_trt.cli.backends import add_backend_arguments, backend_spec
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.core.errors import UserError
 from stmfnet_trt.runtime.backends.specs import open_backend
 from stmfnet_trt.runtime.backends.triton_model import (
@@ -74,9 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``stmfnet-trt serve`` with the shared backend options (as for run and eval)."""
-    parser = subparsers.add_parser(
-        "serve", help="serve a backend on a Triton Inference Server (HTTP + gRPC, dynamic batching)"
-    )
+    parser = SUBCOMMANDS["serve"].add_to(subparsers)
     parser.add_argument(
         "--host",
         default=LOOPBACK,
@@ -155,9 +154,7 @@ def cmd_triton_repo(args: argparse.Namespace) -> None:
 
 def add_triton_repo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``stmfnet-trt triton-repo MODEL -o REPO``."""
-    parser = subparsers.add_parser(
-        "triton-repo", help="write a Triton model repository for an engine or ONNX"
-    )
+    parser = SUBCOMMANDS["triton-repo"].add_to(subparsers)
     parser.add_argument("model", help="an engine from `stmfnet-trt build` (with its .json) or an ONNX file")
     parser.add_argument("-o", "--output", required=True, help="the repository folder to write")
     _add_model_identity(parser, "model name in the repository", "version folder to write")

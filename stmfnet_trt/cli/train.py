@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from stmfnet_trt.cli.arg_types import positive_float, positive_int
+from stmfnet_trt.cli.commands import SUBCOMMANDS
 from stmfnet_trt.train import PRECISIONS
 
 
@@ -62,11 +63,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``train`` on the main parser's subparsers and return its parser."""
-    parser = subparsers.add_parser(
-        "train",
-        help="train ST-MFNet Mini (spec recipe; resumable)",
-        description="Trains on 7-frame windows of clips and on photos moved by synthetic motion.",
-    )
+    parser = SUBCOMMANDS["train"].add_to(subparsers)
     parser.add_argument(
         "--data",
         nargs="*",

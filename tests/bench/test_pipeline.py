@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -235,3 +237,22 @@ def test_the_wall_time_is_mains_before_and_after_the_cli_became_a_package(pipeli
         stats = {(file, 731, "main"): entry(4.0), thread: entry(6.0)}
         assert sum(pipeline.term_seconds(stats, main) for main in pipeline.MAINS) == 4.0
         assert pipeline.stage_split(stats)[0] == 10.0
+
+
+def test_the_huge_pages_off_baseline_is_started_so_and_tabled_beside_the_stock_one(pipeline):
+    probe = [
+        sys.executable,
+        "-c",
+        "import sys; from stmfnet_trt.core.huge_pages import transparent_huge_pages_disabled as off; "
+        "sys.exit(0 if off() else 3)",
+    ]
+    pipeline.timed(probe, huge_pages_off=True)  # raises on the probe's status 3
+    allowed = subprocess.run(
+        probe, preexec_fn=lambda: ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)
+    )  # the system's
+    assert allowed.returncode == 3  # the probe can tell
+    r = result(pipeline, [(20.0, 50.0), (18.0, 72.0), (19.0, 40.0)])
+    for turn, fps in zip(r.turns, (25.0, 36.0, 20.0), strict=True):
+        turn.baseline_thp_off_fps, turn.baseline_thp_off_cpu_s = fps, 2.0
+    text = pipeline.render([r], "header")
+    assert "| 720x1280 | 25.0 | 2.00 | 0.76x | 0.50-0.95x |" in text  # 19 / 25; 18 / 36 .. 19 / 20

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from stmfnet_trt.core.errors import UserError
-from stmfnet_trt.runtime.scheduling.scene import DEFAULT_THRESHOLD, SceneCutDetector, cut_score
+from stmfnet_trt.runtime.scheduling.scene import (
+    DEFAULT_THRESHOLD,
+    SUBSAMPLE,
+    SceneCutDetector,
+    cut_score,
+    thumbnail,
+)
 
 
 def textured(seed: int, shape=(3, 144, 256)) -> np.ndarray:
@@ -40,3 +46,21 @@ def test_detector_switch_and_threshold():
     for outside in (1.01, -0.1, float("nan")):
         with pytest.raises(UserError, match="scene threshold must be between 0 and 1"):
             SceneCutDetector(threshold=outside)
+
+
+def test_uint8_thumbnail_counts_every_level_in_the_bin_of_its_float_value():
+    # Every level in every channel, plus random extra pixels, so a level counted in a
+    # neighbouring bin (or a count lost) changes the histograms.
+    rng = np.random.default_rng(3)
+    every_level = np.arange(256, dtype=np.uint8)
+    channels = [
+        rng.permutation(np.concatenate([every_level, rng.integers(0, 256, 1280, np.uint8)])) for _ in range(3)
+    ]
+    frame = np.stack([channel.reshape(16, 96) for channel in channels])
+    frame = np.kron(frame, np.ones((SUBSAMPLE, SUBSAMPLE), np.uint8))  # subsampling keeps each pixel once
+    from_levels = thumbnail(frame)
+    from_floats = thumbnail(frame.astype(np.float32) / np.float32(255))
+    assert from_levels.histograms.dtype == from_floats.histograms.dtype == np.float64
+    np.testing.assert_array_equal(from_levels.histograms, from_floats.histograms)
+    np.testing.assert_array_equal(from_levels.pixels, from_floats.pixels)
+    assert all(len(np.unique(channel)) == 256 for channel in frame)
