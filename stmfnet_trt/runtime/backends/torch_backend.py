@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from stmfnet_trt.core.errors import ParameterError, UserError
+from stmfnet_trt.core.frames import model_values
 from stmfnet_trt.runtime.backend import Backend
 
 
@@ -53,9 +54,18 @@ def resolve_device(device: str) -> str:
 
 
 class TorchBackend(Backend):
-    """Runs ``STMFNetMini`` in eval mode; the oracle the other backends are compared against."""
+    """Runs ``STMFNetMini`` in eval mode; the oracle the other backends are compared against.
+
+    It converts windows itself (``converts_windows``): a uint8 batch goes to the device as uint8,
+    a quarter of the bytes of float32 to copy (on the host, then to a GPU), and becomes float32
+    there by looking each level up in a 256-entry table of ``model_values`` (v / 255 divided on
+    the host), so the values are the host's exactly on any device. (Dividing by the scalar 255 on
+    the device would not be: PyTorch's CUDA kernel multiplies by the reciprocal, which differs from
+    the division for about half of the levels.)
+    """
 
     name = "torch"
+    converts_windows = True
 
     def __init__(self, options: TorchOptions) -> None:
         import torch
@@ -66,11 +76,15 @@ class TorchBackend(Backend):
             torch.set_num_threads(options.threads)
         self.device = resolve_device(options.device)
         self.model = load_model(options.checkpoint, random_init_seed=options.random_init_seed).to(self.device)
+        self._levels = torch.from_numpy(model_values(np.arange(256, dtype=np.uint8))).to(self.device)
 
     def _interpolate(self, windows: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            batch = torch.from_numpy(windows).to(self.device)
+            # A view of the scheduler's ring is strided and read-only: copied here, in its dtype.
+            batch = torch.from_numpy(np.require(windows, requirements=("C", "W"))).to(self.device)
+            if batch.dtype == torch.uint8:
+                batch = self._levels[batch.int()]
             out = self.model(*batch.unbind(dim=1))
             return out.float().cpu().numpy()

@@ -77,15 +77,44 @@ def test_uint8_frames_give_the_frames_float_frames_gave(backend_type, factor, ba
         assert np.array_equal(to_video_frame(a), to_video_frame(b))  # and the bytes written
 
 
+def ring_windows() -> np.ndarray:
+    """Two consecutive uint8 windows as the scheduler's ring hands them to a backend that converts
+    windows itself: a read-only strided view, one of its frames holding every level."""
+    frames = [channels_first(f) for f in clip(count=8, size=(72, 136))[:5]]
+    frames[1] = channels_first(np.resize(EVERY_VALUE, (72, 136, 3)))
+    ring = np.stack(frames)
+    step = ring.strides[0]
+    shape, strides = (2, 4, *ring.shape[1:]), (step, step, *ring.strides[1:])
+    return np.lib.stride_tricks.as_strided(ring, shape, strides, writeable=False)
+
+
+def assert_raw_output_of_uint8_windows_is_that_of_float_windows(backend: Backend) -> None:
+    """The network's output itself, before the scheduler's clamp or blend fallback (which would
+    hide a conversion that is off by an ulp wherever these weights diverge)."""
+    windows = ring_windows()
+    assert backend.converts_windows
+    assert np.array_equal(backend.interpolate(windows), backend.interpolate(model_values(windows)))
+
+
 @pytest.mark.parametrize("variant", ["portable", "cpu"])
-def test_onnxruntime_converts_uint8_windows_to_the_frames_of_float_windows(exported, variant):
+def test_onnxruntime_converts_uint8_windows_to_the_values_of_float_windows(exported, variant):
     from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
 
-    frames = clip(count=8, size=(72, 136))
     with OnnxRuntimeBackend(OnnxRuntimeOptions(model=exported[variant], threads=2)) as backend:
+        assert_raw_output_of_uint8_windows_is_that_of_float_windows(backend)
+        frames = clip(count=8, size=(72, 136))
         new, _ = run(frames, backend, 2, 2, as_uint8=True)
         old, _ = run(frames, backend, 2, 2, as_uint8=False)
     assert all(np.array_equal(model_values(a), b) for a, b in zip(new, old, strict=True))
+
+
+def test_torch_converts_uint8_windows_on_its_device_to_the_values_of_float_windows():
+    pytest.importorskip("torch", reason="the torch backend needs torch")
+    from stmfnet_trt.runtime.backends.torch_backend import TorchBackend, TorchOptions
+
+    backend = TorchBackend(TorchOptions(random_init_seed=0, device="cpu", threads=2))
+    assert np.array_equal(backend._levels.numpy(), model_values(np.arange(256, dtype=np.uint8)))
+    assert_raw_output_of_uint8_windows_is_that_of_float_windows(backend)
 
 
 def test_interpolate_gives_the_caller_an_array_of_its_own():
