@@ -18,10 +18,12 @@ shows what they cost.
 
 The clip is ffmpeg's ``testsrc2`` pattern (moving, no cuts, no identical frames) at 30 fps, encoded
 with the same encoder settings, so the decode side is a typical H.264 clip of each size. Per size,
-``--repeats`` turns run ours and ffmpeg back to back, alternating which goes first, and each tool's
-output frames/s is output frames / wall seconds of its process (start-up included: a user's run
-pays it too; ~0.3 s for ours). The ratio is ours / ffmpeg of the medians, with the range of the
-per-turn ratios. Ours runs in a worker process (this script, ``--worker``) that calls the CLI's
+``--repeats`` turns run ours, ffmpeg, and ffmpeg started with transparent huge pages off (as ours
+turns them off for itself: ``core/huge_pages.py``) back to back, rotating which goes first, and
+each tool's output frames/s is output frames / wall seconds of its process (start-up included: a
+user's run pays it too). The ratio is ours / ffmpeg of the medians, with the range of the per-turn
+ratios; the huge-pages-off ffmpeg gives the same ratio on equal terms. Ours runs in a worker
+process (this script, ``--worker``) that calls the CLI's
 ``main`` exactly as the ``stmfnet-trt`` entry point does and reports its own peak RSS (VmHWM);
 a second clip ``--long-frames`` long says whether that peak grows with the clip. One more worker run
 per size under cProfile gives the per-stage split (``STAGES``), each stage the cumulative time of
