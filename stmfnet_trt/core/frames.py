@@ -59,14 +59,31 @@ def to_video_frame(frame: np.ndarray) -> np.ndarray:
     of their own, at ~1.3x their speed on a (3, H, W) frame and ~3.7x on one that is (H, W, 3) in
     memory (what blending decoded frames gives), where there is nothing to transpose.
     """
-    pixels = frame.transpose(1, 2, 0)
     if frame.dtype == np.uint8:
-        return pixels
+        return frame.transpose(1, 2, 0)
+    video = _float_to_video(frame, within=None)
+    assert video is not None  # nothing to check against
+    return video
+
+
+def to_video_frame_within(frame: np.ndarray, low: float, high: float) -> np.ndarray | None:
+    """``to_video_frame`` of a float (3, H, W) frame whose values all lie in [low, high]; None
+    where one does not (or is NaN). The test runs on each block of rows while the conversion has
+    it in cache: a caller that must check a frame before writing it (the scheduler, on a network's
+    output) reads it once instead of three times (min, max, then the conversion)."""
+    return _float_to_video(frame, within=(low, high))
+
+
+def _float_to_video(frame: np.ndarray, within: tuple[float, float] | None) -> np.ndarray | None:
+    pixels = frame.transpose(1, 2, 0)
     height, width, channels = pixels.shape
     video = FRAMES.empty((height, width, channels), np.uint8)
     scratch = np.empty((min(height, _ROWS_PER_BLOCK), width, channels), np.result_type(frame.dtype, 0.5))
     for top in range(0, height, _ROWS_PER_BLOCK):
         rows = pixels[top : top + _ROWS_PER_BLOCK]
+        # Written so that NaN fails: every comparison with NaN is False.
+        if within is not None and not (rows.min() >= within[0] and rows.max() <= within[1]):
+            return None
         block = scratch[: rows.shape[0]]
         np.clip(rows, 0.0, 1.0, out=block)
         block *= 255

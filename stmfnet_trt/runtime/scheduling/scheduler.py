@@ -29,7 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import InputError
-from stmfnet_trt.core.frames import channels_first, contiguous_model_values, model_values, to_video_frame
+from stmfnet_trt.core.frames import (
+    channels_first,
+    contiguous_model_values,
+    model_values,
+    to_video_frame,
+    to_video_frame_within,
+)
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.scheduling.scene import SceneCutDetector
 from stmfnet_trt.runtime.scheduling.window_ring import WindowRing
@@ -121,8 +127,21 @@ def checked_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         yield frame
 
 
+_SAMPLE_STEP = 16  # same_picture's first look: every 16th pixel in each direction
+
+
 def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two frames hold the same values (a uint8 frame read as the model reads it)."""
+    """Whether two frames hold the same values (a uint8 frame read as the model reads it).
+
+    Pixels of a sample first: consecutive frames of moving footage already differ there, and
+    then the whole frames (6 MB at 1080p) are not compared; where the sample is the same, the
+    whole frames decide, so the answer is ``np.array_equal``'s either way.
+    """
+    sample = (slice(None), slice(None, None, _SAMPLE_STEP), slice(None, None, _SAMPLE_STEP))
+    return _same_values(a[sample], b[sample]) and _same_values(a, b)
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
     if a.dtype != b.dtype:
         a, b = model_values(a), model_values(b)
     return np.array_equal(a, b)
@@ -164,6 +183,20 @@ def settled(
     return np.clip(raw, 0.0, 1.0, out=out)
 
 
+def settled_video(
+    raw: np.ndarray, first: np.ndarray, second: np.ndarray, stats: SchedulerStats
+) -> np.ndarray:
+    """``settled`` then ``to_video_frame``, for a level whose frames go to the encoder: the (3, H, W)
+    uint8 view of the video frame made of ``raw`` (range test, clamp and conversion in one pass
+    over blocks of rows: ``to_video_frame_within``), or the float blend of the pair where the
+    network diverged. The same bytes reach the encoder as through ``settled``; ``raw`` is left as
+    it was."""
+    video = to_video_frame_within(raw, -VALID_OUTPUT_MARGIN, 1.0 + VALID_OUTPUT_MARGIN)
+    if video is None:
+        return settled(raw, first, second, stats)  # diverged: counted there, and blended
+    return channels_first(video)
+
+
 class _FrameRanges:
     """(min, max) of each frame that waiting windows hold, measured once per frame (by stream index)
     for ``check_windows``: scanning the batch read each frame once per window holding it, up to
@@ -194,8 +227,13 @@ def double_frame_rate(
     detector: SceneCutDetector,
     batch_size: int = 1,
     stats: SchedulerStats | None = None,
+    to_video: bool = False,
 ) -> Iterator[np.ndarray]:
-    """One x2 level over a stream of at least two frames (see the module docstring)."""
+    """One x2 level over a stream of at least two frames (see the module docstring).
+
+    ``to_video``: interpolated frames come as uint8 (3, H, W) views of video frames
+    (``settled_video``) instead of clamped float32, for the last level of ``interpolate_rgb``.
+    """
     stats = stats if stats is not None else SchedulerStats()
     pending: list[np.ndarray | int] = []  # frames, or indices into ``windows``
     windows: list[_Pair] = []  # the pairs whose windows wait for inference
@@ -212,7 +250,12 @@ def double_frame_rate(
         for item in pending:
             if isinstance(item, int):
                 pair = windows[item]
-                yield settled(raw[item], pair.first, pair.second, stats, out=raw[item])  # ours (interpolate)
+                if to_video:
+                    yield settled_video(raw[item], pair.first, pair.second, stats)
+                else:
+                    yield settled(
+                        raw[item], pair.first, pair.second, stats, out=raw[item]
+                    )  # ours (interpolate)
             else:
                 yield item
         pending.clear()
@@ -244,23 +287,28 @@ def interpolate_stream(
     detector: SceneCutDetector | None = None,
     batch_size: int = 1,
     stats: SchedulerStats | None = None,
+    last_level_to_video: bool = False,
 ) -> Iterator[np.ndarray]:
     """``factor`` x the frames of a stream of >= 2 frames, by chained x2 levels.
 
     A backend may bring its own x2 level (``Backend.runs_own_x2_level``) that yields the same
     frames as ours: the TensorRT pipeline keeps frames on the GPU that way, and gets them as
-    C-contiguous float32. Every other backend runs ``double_frame_rate`` here.
+    C-contiguous float32. Every other backend runs ``double_frame_rate`` here, its last level
+    with ``to_video`` when ``last_level_to_video`` (``interpolate_rgb``).
     """
     detector = detector if detector is not None else SceneCutDetector()
     stats = stats if stats is not None else SchedulerStats()
     stream: Iterable[np.ndarray] = frames
     if backend.runs_own_x2_level:
         stream = (contiguous_model_values(frame) for frame in frames)
-    for _ in range(levels_for_factor(factor)):
+    levels = levels_for_factor(factor)
+    for level in range(1, levels + 1):
         stream = (
             backend.double_frame_rate(stream, detector, batch_size, stats)
             if backend.runs_own_x2_level
-            else double_frame_rate(stream, backend, detector, batch_size, stats)
+            else double_frame_rate(
+                stream, backend, detector, batch_size, stats, to_video=last_level_to_video and level == levels
+            )
         )
     return iter(stream)
 
@@ -280,7 +328,8 @@ def interpolate_rgb(
     stream wire, which sends each frame once, as uint8, to a server running this scheduler) gets
     them as they are; every other backend's level gets them as uint8 (3, H, W) views
     (``channels_first``), converted where a backend reads them, and the frames passed through come
-    back as the very arrays that came in.
+    back as the very arrays that came in. The last level's interpolated frames are checked and
+    converted to video in one pass (``settled_video``).
     """
     detector = detector if detector is not None else SceneCutDetector()
     stats = stats if stats is not None else SchedulerStats()
@@ -288,5 +337,6 @@ def interpolate_rgb(
         yield from backend.interpolate_rgb(frames, factor, detector, batch_size, stats)
         return
     views = (channels_first(frame) for frame in frames)
-    for frame in interpolate_stream(views, backend, factor, detector, batch_size, stats):
+    video = interpolate_stream(views, backend, factor, detector, batch_size, stats, last_level_to_video=True)
+    for frame in video:  # interpolated frames of the last level are uint8 already (``settled_video``)
         yield to_video_frame(frame)

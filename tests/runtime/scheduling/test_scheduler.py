@@ -135,3 +135,22 @@ def test_frames_of_different_sizes_are_refused():
 def test_unsupported_factor():
     with pytest.raises(InputError, match="factor must be one of"):
         interpolate_stream(flat_frames([0.1, 0.2]), BlendBackend(), 3)
+
+
+def test_same_picture_is_array_equal_of_the_values_whatever_the_sample_sees():
+    from stmfnet_trt.core.frames import channels_first
+    from stmfnet_trt.runtime.scheduling.scheduler import same_picture
+
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (72, 80, 3), np.uint8)
+    assert same_picture(channels_first(frame), channels_first(frame.copy()))
+    for row, column in ((0, 0), (1, 1), (71, 79), (33, 17)):  # on the sample's grid and off it
+        changed = frame.copy()
+        changed[row, column, 2] ^= 1
+        assert not same_picture(channels_first(frame), channels_first(changed))
+    as_float = channels_first(frame).astype(np.float32) / np.float32(255)
+    assert same_picture(channels_first(frame), as_float)  # mixed, as at x4: the values decide
+    assert not same_picture(channels_first(frame), np.nextafter(as_float, 2, dtype=np.float32))
+    with_nan = as_float.copy()
+    with_nan[0, 5, 5] = np.nan  # off the grid
+    assert not same_picture(with_nan, with_nan.copy())  # as np.array_equal: NaN is not equal to NaN

@@ -130,3 +130,67 @@ def test_interpolate_gives_the_caller_an_array_of_its_own():
     ring_view = np.lib.stride_tricks.as_strided(windows, writeable=False)
     blended = BlendBackend().interpolate(ring_view)
     assert blended.flags.writeable and np.array_equal(blended, windows[:, 1])
+
+
+class Overshoots(Backend):
+    """Overshoots [0, 1] a little (as a working network does, clamped away); in the windows it is
+    given, in turn: a value exactly at the margin (1.5: kept, clamped), one just past it (diverged:
+    replaced by the blend), each in a different block of rows, and a NaN in the last row."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def _interpolate(self, windows):
+        out = (windows[:, 1] + windows[:, 2]) * np.float32(0.5) + np.float32(0.4) * (
+            windows[:, 0] - windows[:, 3]
+        )
+        past_margin = np.nextafter(np.float32(1.5), np.float32(2))
+        for window in out:
+            if self.seen % 4 == 1:
+                window[0, 0, 0] = np.float32(1.5)
+            elif self.seen % 4 == 2:
+                window[2, 70, 3] = past_margin
+            elif self.seen % 4 == 3:
+                window[1, -1, -1] = np.nan
+            self.seen += 1
+        return out
+
+
+@pytest.mark.parametrize("backend_type", [BlendBackend, Overshoots])
+@pytest.mark.parametrize(("factor", "batch_size"), [(2, 1), (2, 3), (4, 3), (8, 3)])
+def test_video_frames_of_the_fused_last_level_are_those_of_settle_then_convert(
+    backend_type, factor, batch_size
+):
+    from stmfnet_trt.runtime.scheduling.scheduler import interpolate_rgb
+
+    # A smooth picture panning (windows to interpolate), a repeated frame and a cut; 150 rows:
+    # three blocks of rows for the fused conversion, the last one short.
+    smooth = np.kron(
+        np.random.default_rng(4).integers(0, 256, (24, 16, 3), np.uint8), np.ones((8, 8, 1), np.uint8)
+    )
+    frames = [np.ascontiguousarray(smooth[2 * i : 2 * i + 150, 2 * i : 2 * i + 80]) for i in range(9)]
+    frames[3] = frames[2].copy()
+    frames[6] = 255 - frames[6]
+    old, old_stats = run(frames, backend_type(), factor, batch_size, as_uint8=False)
+    new_stats = SchedulerStats()
+    new = list(
+        interpolate_rgb(iter(frames), backend_type(), factor, SceneCutDetector(), batch_size, new_stats)
+    )
+    assert new_stats == old_stats
+    assert backend_type is BlendBackend or old_stats.diverged_windows > 0
+    assert len(new) == len(old) and all(
+        np.array_equal(a, to_video_frame(b)) for a, b in zip(new, old, strict=True)
+    )
+
+
+def test_to_video_frame_within_converts_what_is_in_range_and_refuses_the_rest():
+    from stmfnet_trt.core.frames import to_video_frame_within
+
+    rng = np.random.default_rng(2)
+    frame = rng.random((3, 150, 40), dtype=np.float32) * np.float32(1.2) - np.float32(0.1)
+    assert np.array_equal(to_video_frame_within(frame, -0.5, 1.5), to_video_frame(frame))
+    for row in (0, 70, 149):  # each block of rows is tested
+        for bad in (1.6, -0.6, np.nan, np.inf):
+            broken = frame.copy()
+            broken[1, row, 7] = bad
+            assert to_video_frame_within(broken, -0.5, 1.5) is None, (row, bad)
