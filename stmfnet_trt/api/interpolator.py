@@ -37,7 +37,6 @@ from stmfnet_trt.runtime.scheduling.video import (
     MIN_FRAMES,
     RunOptions,
     RunSummary,
-    check_run,
     interpolate_video,
 )
 
@@ -153,8 +152,8 @@ class Interpolator:
             preset=preset,
             encoder_threads=encoder_threads,
         )
-        check_run(source, output, options)
-        summary = interpolate_video(source, output, self.backend, options)
+        # The backend opens once the files are checked (``interpolate_video``), not before.
+        summary = interpolate_video(source, output, lambda: self.backend, options)
         self.stats.add(summary.stats)
         return summary
 

@@ -19,13 +19,9 @@ from pathlib import Path
 from typing import TypeAlias
 
 from stmfnet_trt.core.errors import Param, ParameterError
-from stmfnet_trt.engine.for_run import engine_for_run
-from stmfnet_trt.export.cache import cached_onnx
 from stmfnet_trt.plugins import default_ort_variant
 from stmfnet_trt.runtime.backend import Backend
 from stmfnet_trt.runtime.backends.blend import BlendBackend
-from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
-from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions
 from stmfnet_trt.runtime.backends.tiling import TiledBackend, TileOptions
 from stmfnet_trt.runtime.backends.torch_backend import TorchBackend, TorchOptions, cuda_available
 from stmfnet_trt.runtime.backends.triton_client import TritonBackend, TritonOptions
@@ -54,6 +50,18 @@ def _exported_weights(checkpoint: Path | None, seed: int | None) -> Path | None:
             "random_init_seed", f"must be {RANDOM_INIT_SEED} for exported graphs, got {seed}"
         )
     return None
+
+
+# The modules that open ONNX Runtime and TensorRT backends (and make their exports and engines)
+# are imported by the spec that opens one, not here: a run loads the backend it uses, not all of
+# them (the TensorRT pipeline and engine cache were about 40 ms of every run's start). The
+# layer test allows exactly these function-level imports (tests/test_layers.py).
+OPENED_LAZILY = (
+    "stmfnet_trt.export.cache",
+    "stmfnet_trt.runtime.backends.onnxruntime_backend",
+    "stmfnet_trt.engine.for_run",
+    "stmfnet_trt.runtime.backends.tensorrt_backend",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +109,9 @@ class OnnxRuntimeSpec:
         _exclusive_weights("model", self.model, self.checkpoint, self.random_init_seed)
 
     def open(self) -> Backend:
+        from stmfnet_trt.export.cache import cached_onnx  # see OPENED_LAZILY
+        from stmfnet_trt.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend, OnnxRuntimeOptions
+
         model = self.model
         if model is None:
             weights = _exported_weights(self.checkpoint, self.random_init_seed)
@@ -134,6 +145,9 @@ class TensorRTSpec:
             raise ParameterError("engine", "is needed: an engine file (or a frame_size to build one for)")
 
     def open(self) -> Backend:
+        from stmfnet_trt.engine.for_run import engine_for_run  # see OPENED_LAZILY
+        from stmfnet_trt.runtime.backends.tensorrt_backend import TensorRTBackend, TensorRTOptions
+
         engine = self.engine
         if engine is None:
             assert self.frame_size is not None  # __post_init__

@@ -6,7 +6,7 @@ This is the job behind ``stmfnet-trt run``; it is backend-agnostic.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -81,26 +81,19 @@ def _head(frames: Iterator[np.ndarray], reader: FrameSource) -> list[np.ndarray]
     return head
 
 
-def check_run(source: str | Path, output: str | Path, options: RunOptions = RunOptions()) -> None:
-    """Every refusal ``interpolate_video`` can meet before its first frame, without a model.
-
-    The CLI calls it before it loads, exports or builds anything, so that a wrong path or a
-    broken clip costs a second, not the minutes of a first export or engine build.
-    """
-    levels_for_factor(options.factor)
-    check_output_path(output, options.overwrite, inputs=[source])
-    check_encoder_request(output, options.preset, options.encoder_threads)
-    with _open_input(source, options) as reader:
-        _head(_frames(reader, options), reader)
-
-
 def interpolate_video(
-    source: str | Path, output: str | Path, backend: Backend, options: RunOptions = RunOptions()
+    source: str | Path,
+    output: str | Path,
+    backend: Backend | Callable[[], Backend],
+    options: RunOptions = RunOptions(),
 ) -> RunSummary:
     """Write ``options.factor`` x the frames of ``source`` to ``output`` at ``factor`` x its fps.
 
     Nothing is written until two frames have been read and checked, and the output appears
-    under its final name only when every frame has been written.
+    under its final name only when every frame has been written. ``backend`` may be a function
+    that opens one: it is called once the output's path and settings are checked and the input's
+    first two frames read, so that a wrong path or a broken clip costs a second, not the minutes
+    of a first export or engine build (the input is opened once either way).
 
     Decoding and encoding run on threads of their own (``handoff``), a few frames ahead of and
     behind the scheduler: the encoder, the slowest stage without a model, works while the
@@ -108,11 +101,14 @@ def interpolate_video(
     """
     levels_for_factor(options.factor)  # validate before touching any file
     source, output = Path(source), Path(output)
+    check_output_path(output, options.overwrite, inputs=[source])
+    check_encoder_request(output, options.preset, options.encoder_threads)
     with (
         _open_input(source, options) as reader,
         read_ahead(_frames(reader, options), DECODE_AHEAD, "decode") as frames,
     ):
         head = _head(frames, reader)
+        model = backend if isinstance(backend, Backend) else backend()
         truncated = options.max_frames is not None
         fps = reader.fps * options.factor
         read = [0]
@@ -135,13 +131,14 @@ def interpolate_video(
                 overwrite=options.overwrite,
                 preset=options.preset,
                 encoder_threads=options.encoder_threads,
+                inputs=[source],
                 trim_audio=truncated,
             ) as sink,
             tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
             write_behind(sink.write, ENCODE_BEHIND, "encode") as writer,
         ):
             for frame in interpolate_rgb(
-                counted, backend, options.factor, options.scene_detector, options.batch_size, stats
+                counted, model, options.factor, options.scene_detector, options.batch_size, stats
             ):
                 writer.put(frame)
                 written += 1
