@@ -29,6 +29,7 @@ NOT_FOR_RUN = (
     "stmfnet_trt.runtime.backends.onnxruntime_backend",
     "stmfnet_trt.runtime.cuda.trt_pipeline",
     "stmfnet_trt.engine",
+    "tqdm",  # imported only for a bar on the screen (core/progress.py)
 )
 
 

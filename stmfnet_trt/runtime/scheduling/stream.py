@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import BinaryIO
 
-from tqdm import tqdm
-
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError, Param
+from stmfnet_trt.core.progress import progress_bar
 from stmfnet_trt.io.y4m import Y4MReader, Y4MWriter
 from stmfnet_trt.io.yuv import FrameConverter
 from stmfnet_trt.runtime.backend import Backend
@@ -100,7 +99,7 @@ def interpolate_y4m(
         stats,
     )
     # leave=False: the bar goes away, so the closing line (or the closed-output line) stands alone
-    with tqdm(unit="frame", desc="interpolating", disable=not options.progress, leave=False) as bar:
+    with progress_bar(options.progress, desc="interpolating", leave=False) as bar:
         for frame in output:
             try:
                 writer.write(converter.to_planes(frame))

@@ -12,10 +12,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from stmfnet_trt.core.contract import check_frame_size
 from stmfnet_trt.core.errors import InputError
+from stmfnet_trt.core.progress import progress_bar
 from stmfnet_trt.io import FrameSource, open_sink, open_source
 from stmfnet_trt.io.sink import check_encoder_request, check_output_path
 from stmfnet_trt.runtime.backend import Backend
@@ -134,7 +134,7 @@ def interpolate_video(
                 inputs=[source],
                 trim_audio=truncated,
             ) as sink,
-            tqdm(total=expected, unit="frame", desc="interpolating", disable=not options.progress) as bar,
+            progress_bar(options.progress, total=expected, desc="interpolating") as bar,
             write_behind(sink.write, ENCODE_BEHIND, "encode") as writer,
         ):
             for frame in interpolate_rgb(
