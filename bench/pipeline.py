@@ -23,8 +23,8 @@ turns them off for itself: ``core/huge_pages.py``) back to back, rotating which 
 each tool's output frames/s is output frames / wall seconds of its process (start-up included: a
 user's run pays it too). The ratio is ours / ffmpeg of the medians, with the range of the per-turn
 ratios; the huge-pages-off ffmpeg gives the same ratio on equal terms. Ours runs in a worker
-process (this script, ``--worker``) that calls the CLI's
-``main`` exactly as the ``stmfnet-trt`` entry point does and reports its own peak RSS (VmHWM);
+process (this script, ``--worker``) that calls the ``stmfnet-trt`` entry point's ``main``
+(``stmfnet_trt/console.py``) as the command does and reports its own peak RSS (VmHWM);
 a second clip ``--long-frames`` long says whether that peak grows with the clip. One more worker run
 per size under cProfile gives the per-stage split (``STAGES``), each stage the cumulative time of
 the functions that do it, the rest being Python glue between them. Every Python thread of the run
@@ -356,10 +356,13 @@ def profiled_threads() -> Iterator[list[cProfile.Profile]]:
 
 
 def worker(clip: Path, output: Path, report: Path, profile: Path | None) -> int:
-    """Run the CLI's ``main`` on ``clip`` (every thread under cProfile when ``profile`` is given,
-    merged into one file), write this process's peak RSS to ``report`` and return the CLI's exit
-    status."""
-    from stmfnet_trt.cli import main
+    """Run the ``stmfnet-trt`` entry point's ``main`` on ``clip`` (every thread under cProfile when
+    ``profile`` is given, merged into one file), write this process's peak RSS to ``report`` and
+    return the CLI's exit status."""
+    try:  # the command's entry point (its process settings, then the CLI), since issue 22
+        from stmfnet_trt.console import main
+    except ImportError:  # an earlier commit's tree (--rev): the CLI was the entry point
+        from stmfnet_trt.cli import main
 
     argv = ours_argv(clip, output)
     if profile is None:

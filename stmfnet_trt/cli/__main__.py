@@ -1,4 +1,5 @@
-"""``python -m stmfnet_trt.cli``: the same entry point as the ``stmfnet-trt`` command."""
+"""``python -m stmfnet_trt.cli``: the ``stmfnet-trt`` command's CLI (the command itself also starts
+NumPy with one BLAS thread: ``stmfnet_trt/console.py``)."""
 
 import sys
 
