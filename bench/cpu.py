@@ -43,7 +43,7 @@ from stmfnet_trt.bench.measure import peak_rss_bytes, rss_bytes
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from results import parse_size, write_section  # noqa: E402
+from results import parse_size, write_json, write_section  # noqa: E402
 
 EAGER = "torch eager"
 COMPILE = "torch.compile"
@@ -284,8 +284,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
         "repeats": args.repeats,
         "rows": [asdict(r) for r in rows],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.json, record)
     header = (
         f"Measured {record['date']} on {device}; torch {torch.__version__}, onnxruntime "
         f"{onnxruntime.__version__}; median of {args.repeats} interleaved turns after a warm-up, each "

@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from results import parse_size, write_section  # noqa: E402
+from results import parse_size, write_json, write_section  # noqa: E402
 
 from stmfnet_trt.core.contract import VARIANTS  # noqa: E402
 
@@ -281,8 +281,7 @@ def main() -> None:
         "onnxruntime": onnxruntime.__version__,
         "profiles": [asdict(p) | {"conv_gflop": p.conv_gflop, "floor_ms": p.floor_ms} for p in profiles],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.json, record)
     if args.section:
         write_section(HERE / "RESULTS.md", args.section, text)
 

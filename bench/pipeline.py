@@ -69,7 +69,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from results import parse_size, write_section  # noqa: E402
+from results import parse_size, write_json, write_section  # noqa: E402
 
 CLIP_FPS = 30
 FACTOR = 2
@@ -741,8 +741,7 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> None:
             for r in results
         ],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.json, record)
     if args.section:
         write_section(HERE / "RESULTS.md", args.section, text)
 

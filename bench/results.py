@@ -6,6 +6,7 @@ replaces only that, so results of different scripts (and machines) live side by 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -13,6 +14,12 @@ def parse_size(text: str) -> tuple[int, int]:
     """``HxW`` (e.g. ``544x960``) as (height, width), for the scripts' ``--sizes``."""
     height, width = (int(v) for v in text.lower().split("x"))
     return height, width
+
+
+def write_json(path: Path, record: dict) -> None:
+    """Write a script's ``record`` as indented JSON to ``path``, making its folder if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def write_section(path: Path, name: str, body: str) -> None:

@@ -27,7 +27,6 @@ import argparse
 import datetime
 import functools
 import itertools
-import json
 import platform
 import re
 import shutil
@@ -41,7 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "serve"))  # the server/client process helpers of the tests
 
-from results import write_section  # noqa: E402
+from results import write_json, write_section  # noqa: E402
 
 CLIP = ROOT / "assets" / "carphone_12.mp4"
 _TIMED = re.compile(r"(\d+) frames in ([\d.]+) s")
@@ -206,8 +205,7 @@ def main() -> None:
         "versions": {"onnxruntime": onnxruntime.__version__, "ray": ray.__version__ if ray else None},
         "rows": rows,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.json, record)
     table = ["| setup | output frames | seconds | frames/s | vs local |", "|---|---|---|---|---|"]
     for r in rows:
         if r["measured"]:

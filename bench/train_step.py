@@ -35,7 +35,7 @@ from stmfnet_trt.train.trainer import Trainer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from results import write_section  # noqa: E402
+from results import write_json, write_section  # noqa: E402
 
 
 def random_batch(batch_size: int, crop: int, seed: int = 0) -> Batch:
@@ -114,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "pick": pick,
     }
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2) + "\n")
+        write_json(args.out, record)
     print(markdown(record))
     print(f"(bf16 only at >= {args.min_speedup:g}x)")
     return 0

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from results import parse_size, write_section  # noqa: E402
+from results import parse_size, write_json, write_section  # noqa: E402
 
 TIME_STEPS = 5  # the texture branch decodes five time steps as a batch
 DECODERS = {  # node name fragment -> input side as a fraction of the frame's
@@ -263,8 +262,7 @@ def main() -> None:
         "onnxruntime": onnxruntime.__version__,
         "rows": [asdict(r) for r in rows],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.json, record)
     if args.section:
         write_section(HERE / "RESULTS.md", args.section, text)
 

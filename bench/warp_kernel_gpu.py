@@ -30,7 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from results import write_section  # noqa: E402
+from results import write_json, write_section  # noqa: E402
 
 SIZES = {"1080p": (1080, 1920), "4K": (2160, 3840)}
 CHANNELS, KERNEL_SIZE, DILATION = 3, 5, 1
@@ -248,8 +248,7 @@ def main() -> int:
         "iters": args.iters,
         "rows": [asdict(r) for r in rows],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print_table(report)
     print(f"wrote {args.out}")
     return 0

@@ -45,7 +45,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "serve"))  # the server/client process helpers of the tests
 
-from results import parse_size, write_section  # noqa: E402
+from results import parse_size, write_json, write_section  # noqa: E402
 
 CLIP = ROOT / "assets" / "carphone_12.mp4"
 HOST = "127.0.0.1"
@@ -255,8 +255,7 @@ def main() -> None:
         "counted": "TCP payload bytes at a relay between client and server, both directions",
         "rows": rows,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.json, record)
     header = (
         f"Measured {record['date']}, {record['device']}; {record['workload']}. Bytes per interpolated frame "
         "(per window the model runs), marginal between the two clip lengths; counted as TCP payload at a "
