@@ -16,7 +16,7 @@ from stmfnet_trt.core.frame_pool import FRAMES
 
 _ROWS_PER_BLOCK = 64  # to_video_frame's scratch: 64 rows of a 1080p frame are 1.5 MB of float32
 # A uint8 value v is the image value v / 255, divided in float32 (the one conversion every path uses).
-UINT8_SCALE = np.float32(255)
+_UINT8_SCALE = np.float32(255)
 
 
 def model_values(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -24,7 +24,7 @@ def model_values(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     into ``out`` or a new array in the frames' memory layout), float32 as they are (copied into
     ``out`` when given)."""
     if frames.dtype == np.uint8:
-        return np.divide(frames, UINT8_SCALE, out=out, dtype=np.float32)
+        return np.divide(frames, _UINT8_SCALE, out=out, dtype=np.float32)
     if out is None:
         return frames
     np.copyto(out, frames)

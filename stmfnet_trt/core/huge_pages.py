@@ -19,9 +19,14 @@ _PR_SET_THP_DISABLE = 41  # <linux/prctl.h>, Linux 3.15+
 _PR_GET_THP_DISABLE = 42
 
 
-def _prctl(option: int, value: int) -> int:
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl(option, value, 0, 0, 0)
+def _prctl(option: int, value: int) -> int | None:
+    """``prctl(option, value)``'s result; None off Linux or where libc has no ``prctl``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # no libc symbol to call
+        return None
 
 
 def disable_transparent_huge_pages() -> bool:
@@ -30,19 +35,9 @@ def disable_transparent_huge_pages() -> bool:
     Returns whether they are off now: False off Linux, or where the kernel refuses (too old, or a
     seccomp policy); the run then goes on with the system's setting, only slower to start.
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return _prctl(_PR_SET_THP_DISABLE, 1) == 0
-    except (OSError, AttributeError):  # no libc symbol to call
-        return False
+    return _prctl(_PR_SET_THP_DISABLE, 1) == 0
 
 
 def transparent_huge_pages_disabled() -> bool:
     """Whether this process runs with transparent huge pages off (False off Linux)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return _prctl(_PR_GET_THP_DISABLE, 0) == 1
-    except (OSError, AttributeError):
-        return False
+    return _prctl(_PR_GET_THP_DISABLE, 0) == 1

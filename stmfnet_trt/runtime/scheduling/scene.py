@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stmfnet_trt.core.errors import UserError
-from stmfnet_trt.core.frames import UINT8_SCALE
+from stmfnet_trt.core.frames import contiguous_model_values, model_values
 
 HISTOGRAM_BINS = 32
 SUBSAMPLE = 4
@@ -51,7 +51,7 @@ def _histogram_bins(pixels: np.ndarray) -> np.ndarray:
 
 
 # The bin of each uint8 level v, from its float value v / 255 exactly as a float frame's pixel.
-_LEVEL_BINS = _histogram_bins(np.divide(np.arange(256, dtype=np.uint8), UINT8_SCALE, dtype=np.float32))
+_LEVEL_BINS = _histogram_bins(model_values(np.arange(256, dtype=np.uint8)))
 
 
 def thumbnail(frame: np.ndarray) -> Thumbnail:
@@ -62,15 +62,13 @@ def thumbnail(frame: np.ndarray) -> Thumbnail:
     faster on a 1080p frame (no float pass to bin, no int64 copy of the pixels).
     """
     sample = frame[:, ::SUBSAMPLE, ::SUBSAMPLE]
+    pixels = contiguous_model_values(sample)  # C order: the pixel distance sums in one order
     if sample.dtype == np.uint8:
-        pixels = np.empty(sample.shape, np.float32)
-        np.divide(sample, UINT8_SCALE, out=pixels, dtype=np.float32)  # as ``to_model_frame`` divides
         levels = [np.bincount(channel.ravel(), minlength=256) for channel in sample]
         counts = np.stack(
             [np.bincount(_LEVEL_BINS, weights=level, minlength=HISTOGRAM_BINS) for level in levels]
         ).astype(np.int64)  # integers below 2**53 in float64: exact
     else:
-        pixels = np.ascontiguousarray(sample)
         counts = np.stack(
             [np.bincount(channel.ravel(), minlength=HISTOGRAM_BINS) for channel in _histogram_bins(pixels)]
         )

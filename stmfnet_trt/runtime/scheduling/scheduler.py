@@ -13,8 +13,9 @@ windows hold originals and level-1 midpoints, equally spaced in time (e.g. the f
 i + 1/4 comes from the frames at i - 1/2, i, i + 1/2, i + 1).
 
 Frames are (3, H, W) arrays: float32 in [0, 1], or uint8 as decoded (value v standing for
-v / 255, ``backend.model_values``), which the scheduler hands on as they are: frames passed
-through keep their type, interpolated frames are float32 clamped to [0, 1]. A window whose raw
+v / 255, ``core.frames.model_values``), which the scheduler hands on as they are: frames passed
+through keep their type, interpolated frames are float32 clamped to [0, 1] (uint8 video frames at
+``interpolate_rgb``'s last level, checked and converted in one pass). A window whose raw
 output diverged (``settled``) gets the blend of its two inner frames instead. Windows are
 batched ``batch_size`` at a time for the backend, as views into a ring that holds each frame once
 (``window_ring``); output order is preserved and the stream is never held in memory beyond one
@@ -252,10 +253,8 @@ def double_frame_rate(
                 pair = windows[item]
                 if to_video:
                     yield settled_video(raw[item], pair.first, pair.second, stats)
-                else:
-                    yield settled(
-                        raw[item], pair.first, pair.second, stats, out=raw[item]
-                    )  # ours (interpolate)
+                else:  # clamped in place: ``raw`` is ours (``Backend.interpolate``)
+                    yield settled(raw[item], pair.first, pair.second, stats, out=raw[item])
             else:
                 yield item
         pending.clear()
